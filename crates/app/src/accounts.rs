@@ -1,0 +1,159 @@
+//! Accounts: sign-up, password login, bearer tokens.
+
+use monetro_domain::{DisplayName, Email, Error, NewUser, Password, User, UserHandle, UserId};
+use monetro_ports::{
+    Clock, CredentialRepository, IssuedToken, PasswordHasher, TokenError, TokenIssuer,
+    UserRepository, VerifiedToken,
+};
+
+use crate::{App, Deps};
+
+/// A sign-up request as received.
+#[derive(Debug, Clone)]
+pub struct Signup {
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+/// A signed-in user and their access token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: IssuedToken,
+    pub user: User,
+}
+
+/// `amr` of a password sign-in (RFC 8176).
+pub(crate) const AMR_PASSWORD: &[&str] = &["pwd"];
+
+impl<D: Deps> App<D> {
+    pub async fn signup(&self, request: Signup) -> Result<Session, Error> {
+        let email = Email::parse(&request.email)?;
+        let password = Password::new(request.password)?;
+        let display_name = match request.display_name {
+            Some(raw) => DisplayName::parse(&raw)?,
+            None => None,
+        };
+        let user = User {
+            id: UserId::random(),
+            email,
+            display_name,
+            handle: UserHandle::random(),
+            created_at: self.clock.now(),
+        };
+        let password_hash = Some(self.hasher.hash(password).await?);
+        self.store.create_user(NewUser { user: user.clone(), password_hash }).await?;
+        tracing::info!(user = %user.id, "account created");
+        self.session(user, AMR_PASSWORD)
+    }
+
+    /// The same answer, after the same work, for an unknown email and a
+    /// wrong password.
+    pub async fn login(&self, email: &str, password: String) -> Result<Session, Error> {
+        let password = Password::attempt(password)?;
+        let email = Email::parse(email)?;
+        let account = self.store.find_user_by_email(&email).await?;
+        let phc = account.as_ref().and_then(|a| a.password_hash.clone());
+        let matches = self.hasher.verify(password, phc).await?;
+        match account {
+            Some(account) if matches => self.session(account.user, AMR_PASSWORD),
+            _ => Err(Error::InvalidCredentials),
+        }
+    }
+
+    /// Checks a bearer token's signature, issuer, audience and expiry.
+    pub fn verify_bearer(&self, token: &str) -> Result<VerifiedToken, Error> {
+        self.tokens.verify(token, self.clock.now()).map_err(|e| match e {
+            TokenError::Expired => Error::TokenExpired,
+            TokenError::Invalid | TokenError::Signing(_) => Error::Unauthorized,
+        })
+    }
+
+    /// The signed-in user and how many passkeys they have.
+    pub async fn me(&self, user_id: UserId) -> Result<(User, u64), Error> {
+        let user = self.signed_in_user(user_id).await?;
+        let passkeys = self.store.count_passkeys(user_id).await?;
+        Ok((user, passkeys))
+    }
+
+    /// The account behind a valid token; a token of a deleted account is no
+    /// longer accepted.
+    pub(crate) async fn signed_in_user(&self, user_id: UserId) -> Result<User, Error> {
+        self.store.find_user(user_id).await?.ok_or(Error::Unauthorized)
+    }
+
+    pub(crate) fn session(&self, user: User, amr: &[&str]) -> Result<Session, Error> {
+        let token = self
+            .tokens
+            .issue(user.id, amr, self.clock.now())
+            .map_err(|e| Error::Unexpected(e.to_string()))?;
+        Ok(Session { token, user })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{TestApp, signup};
+    use monetro_domain::Error;
+
+    #[tokio::test]
+    async fn signup_then_login_issue_tokens_for_the_same_user() {
+        let t = TestApp::new();
+        let session = signup(&t.app, "Ann@Example.com").await;
+        assert_eq!(session.user.email.as_str(), "ann@example.com");
+        let login = t.app.login(" ann@example.com ", "correct horse".into()).await.unwrap();
+        assert_eq!(login.user.id, session.user.id);
+        let verified = t.app.verify_bearer(&login.token.token).unwrap();
+        assert_eq!(verified.user_id, session.user.id);
+        assert_eq!(verified.amr, vec!["pwd".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn duplicate_email_is_refused() {
+        let t = TestApp::new();
+        signup(&t.app, "ann@example.com").await;
+        let again = t
+            .app
+            .signup(crate::Signup {
+                email: "ANN@example.com".into(),
+                password: "another password".into(),
+                display_name: None,
+            })
+            .await;
+        assert_eq!(again.unwrap_err(), Error::EmailTaken);
+    }
+
+    #[tokio::test]
+    async fn unknown_email_and_wrong_password_answer_alike() {
+        let t = TestApp::new();
+        signup(&t.app, "ann@example.com").await;
+        let wrong = t.app.login("ann@example.com", "not the password".into()).await;
+        let unknown = t.app.login("bob@example.com", "correct horse".into()).await;
+        assert_eq!(wrong.unwrap_err(), Error::InvalidCredentials);
+        assert_eq!(unknown.unwrap_err(), Error::InvalidCredentials);
+    }
+
+    #[tokio::test]
+    async fn overlong_password_is_refused_before_hashing() {
+        let t = TestApp::new();
+        let result = t.app.login("ann@example.com", "x".repeat(257)).await;
+        assert!(matches!(result, Err(Error::Validation(_))));
+    }
+
+    #[tokio::test]
+    async fn expired_token_is_reported_as_such() {
+        let t = TestApp::new();
+        let session = signup(&t.app, "ann@example.com").await;
+        t.clock.advance(chrono::Duration::seconds(901));
+        assert_eq!(t.app.verify_bearer(&session.token.token).unwrap_err(), Error::TokenExpired);
+        assert_eq!(t.app.verify_bearer("garbage").unwrap_err(), Error::Unauthorized);
+    }
+
+    #[tokio::test]
+    async fn database_down_is_unavailable_not_internal() {
+        let t = TestApp::new();
+        t.store.set_unavailable(true);
+        let result = t.app.login("ann@example.com", "correct horse".into()).await;
+        assert!(matches!(result, Err(Error::Unavailable(_))));
+    }
+}

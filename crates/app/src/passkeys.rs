@@ -1,0 +1,131 @@
+//! Registering and managing a signed-in user's passkeys.
+
+use monetro_domain::{
+    CredentialId, Error, Passkey, PasskeyId, PasskeyName, UserHandle, UserId, authenticator_name,
+};
+use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
+use serde_json::Value;
+use webauthn_rs::prelude::{Credential, CredentialID, PasskeyRegistration};
+
+use crate::{App, Deps, RegistrationCredential};
+
+/// What the passkey list shows, with what a browser needs to call
+/// `PublicKeyCredential.signalAllAcceptedCredentials`.
+#[derive(Debug, Clone)]
+pub struct PasskeyList {
+    pub rp_id: String,
+    pub user_handle: UserHandle,
+    pub passkeys: Vec<Passkey>,
+}
+
+/// The name a passkey gets when the user gives none.
+const DEFAULT_NAME: &str = "Passkey";
+
+impl<D: Deps> App<D> {
+    /// Creation options for a new passkey of the signed-in user, and the
+    /// handle of the ceremony that waits for it.
+    pub async fn start_registration(&self, user_id: UserId) -> Result<(CeremonyHandle, Value), Error> {
+        let user = self.signed_in_user(user_id).await?;
+        let existing = self.store.list_passkeys(user_id).await?;
+        let exclude: Vec<CredentialID> =
+            existing.iter().map(|p| p.credential_id.as_bytes().to_vec().into()).collect();
+        let display_name = user.display_name.as_ref().map_or(user.email.as_str(), |n| n.as_str());
+        let (challenge, state) = self
+            .webauthn
+            .start_passkey_registration(user.handle.0, user.email.as_str(), display_name, Some(exclude))
+            .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
+        let mut options = serde_json::to_value(&challenge.public_key)
+            .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
+        require_discoverable_credential(&mut options);
+        let handle = self.open_ceremony(CeremonyKind::Registration, Some(user_id), &state).await?;
+        Ok((handle, options))
+    }
+
+    /// Verifies the new credential against the user's live registration
+    /// ceremony and stores it.
+    pub async fn finish_registration(
+        &self,
+        user_id: UserId,
+        handle: Option<&CeremonyHandle>,
+        name: Option<&str>,
+        credential: &RegistrationCredential,
+    ) -> Result<Passkey, Error> {
+        let name = name.map(PasskeyName::parse).transpose()?.flatten();
+        let state: PasskeyRegistration =
+            self.take_ceremony(handle, CeremonyKind::Registration, Some(user_id)).await?;
+        let verified = self
+            .webauthn
+            .finish_passkey_registration(&credential.0, &state)
+            .map_err(Error::registration_failed)?;
+        let verifier = serde_json::to_string(&verified)
+            .map_err(|e| Error::Unexpected(format!("passkey not serialisable: {e}")))?;
+        let internals = Credential::from(verified);
+        let credential_id = CredentialId::new(internals.cred_id.to_vec())
+            .map_err(|_| Error::registration_failed("credential id longer than 1023 bytes"))?;
+        let aaguid = credential.aaguid();
+        let name = name.unwrap_or_else(|| {
+            PasskeyName::fallback(authenticator_name(&aaguid).unwrap_or(DEFAULT_NAME))
+        });
+        let passkey = Passkey {
+            id: PasskeyId::random(),
+            user_id,
+            name,
+            credential_id,
+            verifier,
+            sign_count: internals.counter,
+            backup_eligible: internals.backup_eligible,
+            backed_up: internals.backup_state,
+            transports: transport_names(internals.transports.as_deref()),
+            aaguid,
+            created_at: self.clock.now(),
+            last_used_at: None,
+        };
+        self.store.insert_passkey(passkey.clone()).await?;
+        tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
+        Ok(passkey)
+    }
+
+    /// The signed-in user's passkeys, newest first.
+    pub async fn list_passkeys(&self, user_id: UserId) -> Result<PasskeyList, Error> {
+        let user = self.signed_in_user(user_id).await?;
+        let passkeys = self.store.list_passkeys(user_id).await?;
+        Ok(PasskeyList { rp_id: self.settings.rp_id.clone(), user_handle: user.handle, passkeys })
+    }
+
+    pub async fn rename_passkey(&self, user_id: UserId, id: &str, name: &str) -> Result<Passkey, Error> {
+        let name = PasskeyName::parse(name)?.ok_or_else(|| Error::validation("name is required"))?;
+        let id = PasskeyId::parse(id)?;
+        self.signed_in_user(user_id).await?;
+        self.store.rename_passkey(user_id, id, name).await?.ok_or(Error::PasskeyNotFound)
+    }
+
+    pub async fn delete_passkey(&self, user_id: UserId, id: &str) -> Result<(), Error> {
+        let id = PasskeyId::parse(id)?;
+        self.signed_in_user(user_id).await?;
+        if !self.store.delete_passkey(user_id, id).await? {
+            return Err(Error::PasskeyNotFound);
+        }
+        tracing::info!(user = %user_id, passkey = %id, "passkey removed");
+        Ok(())
+    }
+}
+
+/// webauthn-rs asks for `residentKey: "discouraged"`; a passkey must be
+/// discoverable, or usernameless sign-in finds nothing.
+fn require_discoverable_credential(options: &mut Value) {
+    if let Some(selection) = options.get_mut("authenticatorSelection").and_then(Value::as_object_mut) {
+        selection.insert("residentKey".into(), "required".into());
+        selection.insert("requireResidentKey".into(), true.into());
+    }
+}
+
+/// Transport hints as the browser reported them, minus ones webauthn-rs did
+/// not recognise.
+fn transport_names<T: serde::Serialize>(transports: Option<&[T]>) -> Vec<String> {
+    transports
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| serde_json::to_value(t).ok()?.as_str().map(str::to_owned))
+        .filter(|t| t != "unknown")
+        .collect()
+}

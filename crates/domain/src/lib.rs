@@ -1,0 +1,16 @@
+//! The Monetro passkey service's entities, value objects and errors.
+//!
+//! Everything here is plain data and pure rules: no I/O, no async runtime, no
+//! web framework and no database. Value objects validate on construction, so a
+//! value that exists is a valid one.
+
+mod authenticators;
+mod error;
+mod text;
+mod user;
+mod passkey;
+
+pub use authenticators::authenticator_name;
+pub use error::{Error, ErrorCode};
+pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};
+pub use user::{DisplayName, Email, NewUser, Password, User, UserHandle, UserId};

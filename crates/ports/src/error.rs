@@ -1,0 +1,30 @@
+use monetro_domain::Error;
+
+/// How a store can fail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The email is already in use by another account.
+    #[error("email already registered")]
+    EmailTaken,
+    /// The credential id is already stored, for any user.
+    #[error("credential id already registered")]
+    CredentialTaken,
+    /// The backing service cannot be reached (down, pool exhausted, timed
+    /// out). Nothing was written.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the cause is for the log.
+    #[error("store failure: {0}")]
+    Unexpected(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::EmailTaken => Error::EmailTaken,
+            StoreError::CredentialTaken => Error::PasskeyAlreadyRegistered,
+            StoreError::Unavailable(cause) => Error::Unavailable(cause),
+            StoreError::Unexpected(cause) => Error::Unexpected(cause),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The traits the Monetro core needs from the outside world.
+//!
+//! Every adapter (in-memory fake, SQLite, PostgreSQL, …) implements these and
+//! passes the same contract test suite. Methods that do I/O return futures
+//! that are `Send`, so use cases can run on any executor.
+
+mod ceremony;
+mod clock;
+mod error;
+mod hasher;
+mod repositories;
+mod tokens;
+
+pub use ceremony::{Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore};
+pub use clock::Clock;
+pub use error::StoreError;
+pub use hasher::PasswordHasher;
+pub use repositories::{CredentialRepository, Readiness, StoredUser, UserRepository};
+pub use tokens::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
+
+#[cfg(feature = "contract")]
+pub mod contract;
+#[cfg(feature = "memory")]
+pub mod memory;

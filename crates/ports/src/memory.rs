@@ -1,0 +1,278 @@
+//! In-memory implementations of every port: the fakes that unit tests of
+//! the layers above run against. They keep the ports' contracts (the
+//! contract suite runs against them too), not just their signatures.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, Utc};
+use monetro_domain::{
+    CredentialId, Email, Error, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse,
+    Password, User, UserHandle, UserId,
+};
+
+use crate::{
+    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock, CredentialRepository,
+    IssuedToken, PasswordHasher, Readiness, StoreError, StoredUser, TokenError, TokenIssuer,
+    UserRepository, VerifiedToken,
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[derive(Default)]
+struct Tables {
+    users: Vec<NewUser>,
+    passkeys: Vec<Passkey>,
+}
+
+/// Users and passkeys in memory. `set_unavailable(true)` makes every call
+/// fail as a database that is down would.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    tables: Arc<Mutex<Tables>>,
+    unavailable: Arc<AtomicBool>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_unavailable(&self, down: bool) {
+        self.unavailable.store(down, Ordering::SeqCst);
+    }
+
+    fn tables(&self) -> Result<MutexGuard<'_, Tables>, StoreError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("memory store switched off".into()));
+        }
+        Ok(lock(&self.tables))
+    }
+}
+
+impl UserRepository for MemoryStore {
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+        let mut tables = self.tables()?;
+        if tables.users.iter().any(|u| u.user.email == user.user.email) {
+            return Err(StoreError::EmailTaken);
+        }
+        tables.users.push(user);
+        Ok(())
+    }
+
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
+        let tables = self.tables()?;
+        Ok(tables.users.iter().find(|u| &u.user.email == email).map(|u| StoredUser {
+            user: u.user.clone(),
+            password_hash: u.password_hash.clone(),
+        }))
+    }
+
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let tables = self.tables()?;
+        Ok(tables.users.iter().find(|u| u.user.id == id).map(|u| u.user.clone()))
+    }
+
+    async fn find_user_by_handle(&self, handle: UserHandle) -> Result<Option<User>, StoreError> {
+        let tables = self.tables()?;
+        Ok(tables.users.iter().find(|u| u.user.handle == handle).map(|u| u.user.clone()))
+    }
+}
+
+impl CredentialRepository for MemoryStore {
+    async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
+        let mut tables = self.tables()?;
+        if tables.passkeys.iter().any(|p| p.credential_id == passkey.credential_id) {
+            return Err(StoreError::CredentialTaken);
+        }
+        if !tables.users.iter().any(|u| u.user.id == passkey.user_id) {
+            return Err(StoreError::Unexpected("passkey of an unknown user".into()));
+        }
+        tables.passkeys.push(passkey);
+        Ok(())
+    }
+
+    async fn list_passkeys(&self, user: UserId) -> Result<Vec<Passkey>, StoreError> {
+        let tables = self.tables()?;
+        let mut mine: Vec<Passkey> =
+            tables.passkeys.iter().filter(|p| p.user_id == user).cloned().collect();
+        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(mine)
+    }
+
+    async fn count_passkeys(&self, user: UserId) -> Result<u64, StoreError> {
+        let tables = self.tables()?;
+        Ok(tables.passkeys.iter().filter(|p| p.user_id == user).count() as u64)
+    }
+
+    async fn find_passkey_by_credential_id(
+        &self,
+        credential_id: &CredentialId,
+    ) -> Result<Option<Passkey>, StoreError> {
+        let tables = self.tables()?;
+        Ok(tables.passkeys.iter().find(|p| &p.credential_id == credential_id).cloned())
+    }
+
+    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        let Some(passkey) = tables.passkeys.iter_mut().find(|p| p.id == usage.id) else {
+            return Ok(false);
+        };
+        if !PasskeyUse::counter_acceptable(passkey.sign_count, usage.sign_count) {
+            return Ok(false);
+        }
+        passkey.sign_count = usage.sign_count;
+        passkey.backed_up = usage.backed_up;
+        passkey.last_used_at = Some(usage.used_at);
+        Ok(true)
+    }
+
+    async fn rename_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        name: PasskeyName,
+    ) -> Result<Option<Passkey>, StoreError> {
+        let mut tables = self.tables()?;
+        let found = tables.passkeys.iter_mut().find(|p| p.id == id && p.user_id == user);
+        Ok(found.map(|passkey| {
+            passkey.name = name;
+            passkey.clone()
+        }))
+    }
+
+    async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        let before = tables.passkeys.len();
+        tables.passkeys.retain(|p| !(p.id == id && p.user_id == user));
+        Ok(tables.passkeys.len() < before)
+    }
+}
+
+impl Readiness for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.tables().map(drop)
+    }
+}
+
+/// Ceremonies in memory.
+#[derive(Clone, Default)]
+pub struct MemoryCeremonies {
+    ceremonies: Arc<Mutex<HashMap<CeremonyHandle, Ceremony>>>,
+}
+
+impl MemoryCeremonies {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.ceremonies).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ChallengeStore for MemoryCeremonies {
+    async fn put(&self, ceremony: Ceremony) -> Result<(), StoreError> {
+        lock(&self.ceremonies).insert(ceremony.handle.clone(), ceremony);
+        Ok(())
+    }
+
+    async fn take(
+        &self,
+        handle: &CeremonyHandle,
+        kind: CeremonyKind,
+        user_id: Option<UserId>,
+    ) -> Result<Option<Ceremony>, StoreError> {
+        let mut ceremonies = lock(&self.ceremonies);
+        let matches = ceremonies.get(handle).is_some_and(|c| c.kind == kind && c.user_id == user_id);
+        Ok(if matches { ceremonies.remove(handle) } else { None })
+    }
+
+    async fn purge_expired(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut ceremonies = lock(&self.ceremonies);
+        let before = ceremonies.len();
+        ceremonies.retain(|_, c| c.expires_at >= cutoff);
+        Ok((before - ceremonies.len()) as u64)
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl ManualClock {
+    pub fn starting_at(now: DateTime<Utc>) -> Self {
+        Self { now: Arc::new(Mutex::new(now)) }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut now = lock(&self.now);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.now)
+    }
+}
+
+/// A hasher that is fast and obviously fake: `plain:<password>`.
+#[derive(Clone, Default)]
+pub struct PlainHasher;
+
+impl PasswordHasher for PlainHasher {
+    async fn hash(&self, password: Password) -> Result<String, Error> {
+        Ok(format!("plain:{}", password.expose()))
+    }
+
+    async fn verify(&self, password: Password, phc: Option<String>) -> Result<bool, Error> {
+        Ok(phc.is_some_and(|phc| phc == format!("plain:{}", password.expose())))
+    }
+}
+
+/// Unsigned tokens `fake.<user>.<issued unix>.<lifetime>.<amr>` for unit
+/// tests; a real issuer lives in the adapters.
+#[derive(Clone)]
+pub struct FakeTokens {
+    pub lifetime_secs: u64,
+}
+
+impl TokenIssuer for FakeTokens {
+    fn issue(&self, user: UserId, amr: &[&str], now: DateTime<Utc>) -> Result<IssuedToken, TokenError> {
+        let token = format!("fake.{user}.{}.{}.{}", now.timestamp(), self.lifetime_secs, amr.join("+"));
+        Ok(IssuedToken { token, expires_in: self.lifetime_secs })
+    }
+
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
+        let parts: Vec<&str> = token.split('.').collect();
+        let [prefix, user, issued, lifetime, amr] = parts.as_slice() else {
+            return Err(TokenError::Invalid);
+        };
+        if *prefix != "fake" {
+            return Err(TokenError::Invalid);
+        }
+        let user = user.parse().map(UserId).map_err(|_| TokenError::Invalid)?;
+        let issued: i64 = issued.parse().map_err(|_| TokenError::Invalid)?;
+        let lifetime: i64 = lifetime.parse().map_err(|_| TokenError::Invalid)?;
+        let issued_at = DateTime::from_timestamp(issued, 0).ok_or(TokenError::Invalid)?;
+        if now.timestamp() >= issued + lifetime {
+            return Err(TokenError::Expired);
+        }
+        let amr = amr.split('+').map(str::to_owned).collect();
+        Ok(VerifiedToken { user_id: user, amr, issued_at })
+    }
+
+    fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [] })
+    }
+}

@@ -1,0 +1,86 @@
+use std::future::Future;
+
+use monetro_domain::{
+    CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse, User,
+    UserHandle, UserId,
+};
+
+use crate::StoreError;
+
+/// An account with its password hash, for login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// Accounts.
+pub trait UserRepository: Clone + Send + Sync + 'static {
+    /// Stores a new account. MUST return `EmailTaken` (and store nothing)
+    /// when the email is in use.
+    fn create_user(&self, user: NewUser) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn find_user_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
+
+    fn find_user(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    fn find_user_by_handle(
+        &self,
+        handle: UserHandle,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+}
+
+/// Passkeys.
+pub trait CredentialRepository: Clone + Send + Sync + 'static {
+    /// Stores a passkey. MUST return `CredentialTaken` (and store nothing)
+    /// when its credential id is already stored, for any user.
+    fn insert_passkey(&self, passkey: NewPasskey)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's passkeys, newest first.
+    fn list_passkeys(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<Passkey>, StoreError>> + Send;
+
+    fn count_passkeys(&self, user: UserId) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    fn find_passkey_by_credential_id(
+        &self,
+        credential_id: &CredentialId,
+    ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
+
+    /// Records a sign-in: sign count, backup state and last use, in one
+    /// atomic step that MUST apply only while
+    /// [`PasskeyUse::counter_acceptable`] holds against the stored count (so
+    /// two racing sign-ins cannot both move it). `false` when it did not
+    /// apply (counter regression or passkey gone).
+    fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Renames the user's passkey; `None` when it is not theirs or unknown.
+    fn rename_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        name: PasskeyName,
+    ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
+
+    /// Deletes the user's passkey; `false` when it is not theirs or unknown.
+    fn delete_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Whether the backing store answers, for `/readyz`.
+pub trait Readiness: Clone + Send + Sync + 'static {
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
