@@ -1,1 +1,16 @@
-//! placeholder
+//! The adapters of the Monetro passkey service: the Diesel store
+//! (PostgreSQL, SQLite), the JWT issuer, the Argon2id password hasher and
+//! the system clock. Nothing here knows about HTTP.
+
+mod clock;
+mod db;
+mod hasher;
+mod tokens;
+
+pub use clock::SystemClock;
+pub use db::{DbSettings, DbStore};
+pub use hasher::Argon2Hasher;
+pub use tokens::{JwtIssuer, TokenSettings, generate_signing_key_pem};
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,327 @@
+//! The Diesel store: PostgreSQL or SQLite, chosen by the database URL, behind
+//! one type that implements the user, credential, ceremony and readiness
+//! ports. Diesel is synchronous, so every statement runs on the blocking
+//! thread pool with a connection from a bounded pool.
+
+mod queries;
+mod rows;
+mod schema;
+mod types;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection as _;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{PgConnection, RunQueryDsl as _, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use monetro_domain::{
+    CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse, User,
+    UserHandle, UserId,
+};
+use monetro_ports::{
+    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Readiness,
+    StoreError, StoredUser, UserRepository,
+};
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Serialises migrations of instances that start together.
+const MIGRATION_LOCK_ID: i64 = 0x6d6f_6e65_7472_6f00;
+
+/// Where the database is and how many connections to keep.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// `postgres://…`, `sqlite://PATH` or a plain file path (SQLite).
+    pub url: String,
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store answers
+    /// `Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+}
+
+/// A connection of either backend, lent to one closure.
+enum Conn<'a> {
+    Postgres(&'a mut PgConnection),
+    Sqlite(&'a mut SqliteConnection),
+}
+
+/// Why a statement did not run.
+enum Failure {
+    /// No connection within the timeout (database down or pool exhausted).
+    NoConnection(String),
+    /// The statement failed; `broken` when the connection died with it.
+    Query { error: DieselError, broken: bool },
+    /// The blocking task itself was lost.
+    Task(String),
+}
+
+impl Failure {
+    /// `on_unique` is what a unique violation means for this statement.
+    fn into_store_error(self, on_unique: Option<StoreError>) -> StoreError {
+        match self {
+            Failure::NoConnection(cause) => StoreError::Unavailable(cause),
+            Failure::Task(cause) => StoreError::Unexpected(cause),
+            Failure::Query { error, broken } => match (error, on_unique) {
+                (DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _), Some(conflict)) => {
+                    conflict
+                }
+                (DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info), _) => {
+                    StoreError::Unavailable(info.message().to_owned())
+                }
+                (DieselError::DatabaseError(_, info), _)
+                    if broken || info.message().contains("database is locked") =>
+                {
+                    StoreError::Unavailable(info.message().to_owned())
+                }
+                (error, _) if broken => StoreError::Unavailable(error.to_string()),
+                (error, _) => StoreError::Unexpected(error.to_string()),
+            },
+        }
+    }
+}
+
+/// Runs the same named query for whichever backend the store uses.
+macro_rules! on_backend {
+    ($store:expr, $on_unique:expr, $query:ident ( $($arg:expr),* )) => {
+        $store
+            .run(move |conn| match conn {
+                Conn::Postgres(c) => queries::pg::$query(c, $($arg),*),
+                Conn::Sqlite(c) => queries::sqlite::$query(c, $($arg),*),
+            })
+            .await
+            .map_err(|failure| failure.into_store_error($on_unique))
+    };
+}
+
+/// SQLite settings every connection needs: WAL for concurrent readers,
+/// foreign keys on, and waiting (not failing) while another writer holds
+/// the lock.
+#[derive(Debug)]
+struct SqlitePragmas {
+    busy_timeout: Duration,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON;",
+            self.busy_timeout.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The database-backed store.
+#[derive(Clone)]
+pub struct DbStore {
+    pools: Pools,
+}
+
+impl DbStore {
+    /// Prepares the pool; connections are opened lazily, so a database that
+    /// is down now is not an error until it is used.
+    pub fn open(settings: &DbSettings) -> Result<Self, StoreError> {
+        let url = settings.url.trim();
+        let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = Pool::builder()
+                .max_size(settings.max_connections)
+                .min_idle(Some(0))
+                .connection_timeout(settings.acquire_timeout)
+                .test_on_check_out(false)
+                .build_unchecked(ConnectionManager::new(url));
+            Pools::Postgres(pool)
+        } else {
+            let path = sqlite_path(url);
+            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Unexpected(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+            let pool = Pool::builder()
+                .max_size(settings.max_connections)
+                .connection_timeout(settings.acquire_timeout)
+                .test_on_check_out(false)
+                .connection_customizer(Box::new(SqlitePragmas { busy_timeout: settings.acquire_timeout }))
+                .build_unchecked(ConnectionManager::new(path));
+            Pools::Sqlite(pool)
+        };
+        Ok(Self { pools })
+    }
+
+    /// `"postgres"` or `"sqlite"`.
+    pub fn backend(&self) -> &'static str {
+        match self.pools {
+            Pools::Postgres(_) => "postgres",
+            Pools::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Applies pending migrations (under an advisory lock on PostgreSQL, so
+    /// instances starting together do not race) and returns their versions.
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.run(|conn| {
+            let applied = match conn {
+                Conn::Postgres(c) => {
+                    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")).execute(c)?;
+                    let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
+                    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")).execute(c)?;
+                    applied
+                }
+                Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
+            };
+            applied.map_err(|e| DieselError::QueryBuilderError(e.to_string().into()))
+        })
+        .await
+        .map_err(|failure| failure.into_store_error(None))
+    }
+
+    async fn run<T, F>(&self, query: F) -> Result<T, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(Conn<'_>) -> Result<T, DieselError> + Send + 'static,
+    {
+        let pools = self.pools.clone();
+        let task = tokio::task::spawn_blocking(move || match pools {
+            Pools::Postgres(pool) => {
+                let mut conn = checkout(&pool)?;
+                let result = query(Conn::Postgres(&mut conn));
+                finish(result, &mut *conn)
+            }
+            Pools::Sqlite(pool) => {
+                let mut conn = checkout(&pool)?;
+                let result = query(Conn::Sqlite(&mut conn));
+                finish(result, &mut *conn)
+            }
+        });
+        task.await.map_err(|e| Failure::Task(e.to_string()))?
+    }
+}
+
+fn checkout<C: R2D2Connection + 'static>(
+    pool: &Pool<ConnectionManager<C>>,
+) -> Result<PooledConnection<ConnectionManager<C>>, Failure> {
+    pool.get().map_err(|e| Failure::NoConnection(e.to_string()))
+}
+
+fn finish<T, C: R2D2Connection>(result: Result<T, DieselError>, conn: &mut C) -> Result<T, Failure> {
+    result.map_err(|error| Failure::Query { error, broken: conn.is_broken() })
+}
+
+fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    applied.iter().map(ToString::to_string).collect()
+}
+
+/// `sqlite://data/monetro.db`, `sqlite:data/monetro.db` or a plain path.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
+}
+
+fn users_of(row: Option<rows::UserRow>) -> Result<Option<(User, Option<String>)>, StoreError> {
+    row.map(rows::UserRow::into_user).transpose()
+}
+
+impl UserRepository for DbStore {
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+        on_backend!(self, Some(StoreError::EmailTaken), create_user(&user)).map(drop)
+    }
+
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
+        let email = email.as_str().to_owned();
+        let row = on_backend!(self, None, find_user_by_email(&email))?;
+        Ok(users_of(row)?.map(|(user, password_hash)| StoredUser { user, password_hash }))
+    }
+
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let row = on_backend!(self, None, find_user(id.0))?;
+        Ok(users_of(row)?.map(|(user, _)| user))
+    }
+
+    async fn find_user_by_handle(&self, handle: UserHandle) -> Result<Option<User>, StoreError> {
+        let row = on_backend!(self, None, find_user_by_handle(handle.0))?;
+        Ok(users_of(row)?.map(|(user, _)| user))
+    }
+}
+
+impl CredentialRepository for DbStore {
+    async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
+        on_backend!(self, Some(StoreError::CredentialTaken), insert_passkey(&passkey)).map(drop)
+    }
+
+    async fn list_passkeys(&self, user: UserId) -> Result<Vec<Passkey>, StoreError> {
+        let rows = on_backend!(self, None, list_passkeys(user.0))?;
+        rows.into_iter().map(rows::PasskeyRow::into_passkey).collect()
+    }
+
+    async fn count_passkeys(&self, user: UserId) -> Result<u64, StoreError> {
+        let count = on_backend!(self, None, count_passkeys(user.0))?;
+        u64::try_from(count).map_err(|e| StoreError::Unexpected(e.to_string()))
+    }
+
+    async fn find_passkey_by_credential_id(
+        &self,
+        credential_id: &CredentialId,
+    ) -> Result<Option<Passkey>, StoreError> {
+        let id = credential_id.as_bytes().to_vec();
+        let row = on_backend!(self, None, find_passkey_by_credential_id(&id))?;
+        row.map(rows::PasskeyRow::into_passkey).transpose()
+    }
+
+    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, record_passkey_use(&usage))? == 1)
+    }
+
+    async fn rename_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        name: PasskeyName,
+    ) -> Result<Option<Passkey>, StoreError> {
+        let name = name.as_str().to_owned();
+        let row = on_backend!(self, None, rename_passkey(user.0, id.0, &name))?;
+        row.map(rows::PasskeyRow::into_passkey).transpose()
+    }
+
+    async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey(user.0, id.0))? == 1)
+    }
+}
+
+impl ChallengeStore for DbStore {
+    async fn put(&self, ceremony: Ceremony) -> Result<(), StoreError> {
+        on_backend!(self, None, put_ceremony(&ceremony)).map(drop)
+    }
+
+    async fn take(
+        &self,
+        handle: &CeremonyHandle,
+        kind: CeremonyKind,
+        user_id: Option<UserId>,
+    ) -> Result<Option<Ceremony>, StoreError> {
+        let handle = handle.0.clone();
+        let user = user_id.map(|u| u.0);
+        let row = on_backend!(self, None, take_ceremony(&handle, kind, user))?;
+        row.map(rows::CeremonyRow::into_ceremony).transpose()
+    }
+
+    async fn purge_expired(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let purged = on_backend!(self, None, purge_ceremonies(cutoff))?;
+        Ok(purged as u64)
+    }
+}
+
+impl Readiness for DbStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, None, ping()).map(drop)
+    }
+}

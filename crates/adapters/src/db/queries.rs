@@ -1,0 +1,241 @@
+//! Every statement the stores issue, written once and compiled for each
+//! backend against its own schema module.
+
+macro_rules! queries {
+    ($schema:ident, $conn:ty) => {
+        use chrono::{DateTime, Utc};
+        use diesel::prelude::*;
+        use monetro_domain::{NewUser, Passkey, PasskeyUse};
+        use monetro_ports::{Ceremony, CeremonyKind};
+        use uuid::Uuid;
+
+        use crate::db::rows::{CeremonyRow, PasskeyRow, UserRow, join_transports};
+        use crate::db::schema::$schema::{ceremonies, passkeys, users};
+        use crate::db::types::DbUuid;
+
+        type Conn = $conn;
+
+        const USER_COLUMNS: (
+            users::id,
+            users::email,
+            users::display_name,
+            users::user_handle,
+            users::password_hash,
+            users::created_at,
+        ) = (
+            users::id,
+            users::email,
+            users::display_name,
+            users::user_handle,
+            users::password_hash,
+            users::created_at,
+        );
+
+        const PASSKEY_COLUMNS: (
+            passkeys::id,
+            passkeys::user_id,
+            passkeys::name,
+            passkeys::credential_id,
+            passkeys::verifier,
+            passkeys::sign_count,
+            passkeys::backup_eligible,
+            passkeys::backed_up,
+            passkeys::transports,
+            passkeys::aaguid,
+            passkeys::created_at,
+            passkeys::last_used_at,
+        ) = (
+            passkeys::id,
+            passkeys::user_id,
+            passkeys::name,
+            passkeys::credential_id,
+            passkeys::verifier,
+            passkeys::sign_count,
+            passkeys::backup_eligible,
+            passkeys::backed_up,
+            passkeys::transports,
+            passkeys::aaguid,
+            passkeys::created_at,
+            passkeys::last_used_at,
+        );
+
+        const CEREMONY_COLUMNS: (
+            ceremonies::handle,
+            ceremonies::kind,
+            ceremonies::user_id,
+            ceremonies::state,
+            ceremonies::expires_at,
+        ) = (
+            ceremonies::handle,
+            ceremonies::kind,
+            ceremonies::user_id,
+            ceremonies::state,
+            ceremonies::expires_at,
+        );
+
+        pub fn create_user(conn: &mut Conn, new: &NewUser) -> QueryResult<usize> {
+            let user = &new.user;
+            diesel::insert_into(users::table)
+                .values((
+                    users::id.eq(DbUuid(user.id.0)),
+                    users::email.eq(user.email.as_str()),
+                    users::display_name.eq(user.display_name.as_ref().map(|n| n.as_str())),
+                    users::user_handle.eq(DbUuid(user.handle.0)),
+                    users::password_hash.eq(new.password_hash.as_deref()),
+                    users::created_at.eq(user.created_at),
+                ))
+                .execute(conn)
+        }
+
+        pub fn find_user_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<UserRow>> {
+            users::table.filter(users::email.eq(email)).select(USER_COLUMNS).first(conn).optional()
+        }
+
+        pub fn find_user(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
+            users::table.filter(users::id.eq(DbUuid(id))).select(USER_COLUMNS).first(conn).optional()
+        }
+
+        pub fn find_user_by_handle(conn: &mut Conn, handle: Uuid) -> QueryResult<Option<UserRow>> {
+            users::table
+                .filter(users::user_handle.eq(DbUuid(handle)))
+                .select(USER_COLUMNS)
+                .first(conn)
+                .optional()
+        }
+
+        pub fn insert_passkey(conn: &mut Conn, passkey: &Passkey) -> QueryResult<usize> {
+            diesel::insert_into(passkeys::table)
+                .values((
+                    passkeys::id.eq(DbUuid(passkey.id.0)),
+                    passkeys::user_id.eq(DbUuid(passkey.user_id.0)),
+                    passkeys::name.eq(passkey.name.as_str()),
+                    passkeys::credential_id.eq(passkey.credential_id.as_bytes()),
+                    passkeys::verifier.eq(&passkey.verifier),
+                    passkeys::sign_count.eq(i64::from(passkey.sign_count)),
+                    passkeys::backup_eligible.eq(passkey.backup_eligible),
+                    passkeys::backed_up.eq(passkey.backed_up),
+                    passkeys::transports.eq(join_transports(&passkey.transports)),
+                    passkeys::aaguid.eq(DbUuid(passkey.aaguid)),
+                    passkeys::created_at.eq(passkey.created_at),
+                    passkeys::last_used_at.eq(passkey.last_used_at),
+                ))
+                .execute(conn)
+        }
+
+        pub fn list_passkeys(conn: &mut Conn, user: Uuid) -> QueryResult<Vec<PasskeyRow>> {
+            passkeys::table
+                .filter(passkeys::user_id.eq(DbUuid(user)))
+                .order((passkeys::created_at.desc(), passkeys::id.desc()))
+                .select(PASSKEY_COLUMNS)
+                .load(conn)
+        }
+
+        pub fn count_passkeys(conn: &mut Conn, user: Uuid) -> QueryResult<i64> {
+            passkeys::table.filter(passkeys::user_id.eq(DbUuid(user))).count().get_result(conn)
+        }
+
+        pub fn find_passkey_by_credential_id(
+            conn: &mut Conn,
+            credential_id: &[u8],
+        ) -> QueryResult<Option<PasskeyRow>> {
+            passkeys::table
+                .filter(passkeys::credential_id.eq(credential_id))
+                .select(PASSKEY_COLUMNS)
+                .first(conn)
+                .optional()
+        }
+
+        /// Applies only while the counter rule holds, in the same statement,
+        /// so racing sign-ins cannot both move the counter.
+        pub fn record_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
+            let changes = (
+                passkeys::sign_count.eq(i64::from(usage.sign_count)),
+                passkeys::backed_up.eq(usage.backed_up),
+                passkeys::last_used_at.eq(Some(usage.used_at)),
+            );
+            let target = passkeys::table.filter(passkeys::id.eq(DbUuid(usage.id.0)));
+            if usage.sign_count == 0 {
+                diesel::update(target.filter(passkeys::sign_count.eq(0_i64))).set(changes).execute(conn)
+            } else {
+                let presented = i64::from(usage.sign_count);
+                diesel::update(target.filter(passkeys::sign_count.lt(presented))).set(changes).execute(conn)
+            }
+        }
+
+        pub fn rename_passkey(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+            name: &str,
+        ) -> QueryResult<Option<PasskeyRow>> {
+            diesel::update(
+                passkeys::table
+                    .filter(passkeys::id.eq(DbUuid(id)))
+                    .filter(passkeys::user_id.eq(DbUuid(user))),
+            )
+            .set(passkeys::name.eq(name))
+            .returning(PASSKEY_COLUMNS)
+            .get_result(conn)
+            .optional()
+        }
+
+        pub fn delete_passkey(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
+            diesel::delete(
+                passkeys::table
+                    .filter(passkeys::id.eq(DbUuid(id)))
+                    .filter(passkeys::user_id.eq(DbUuid(user))),
+            )
+            .execute(conn)
+        }
+
+        pub fn put_ceremony(conn: &mut Conn, ceremony: &Ceremony) -> QueryResult<usize> {
+            diesel::insert_into(ceremonies::table)
+                .values((
+                    ceremonies::handle.eq(&ceremony.handle.0),
+                    ceremonies::kind.eq(ceremony.kind.as_str()),
+                    ceremonies::user_id.eq(ceremony.user_id.map(|u| DbUuid(u.0))),
+                    ceremonies::state.eq(&ceremony.state),
+                    ceremonies::expires_at.eq(ceremony.expires_at),
+                ))
+                .execute(conn)
+        }
+
+        /// One `DELETE … RETURNING`: of racing calls, one gets the row.
+        pub fn take_ceremony(
+            conn: &mut Conn,
+            handle: &str,
+            kind: CeremonyKind,
+            user: Option<Uuid>,
+        ) -> QueryResult<Option<CeremonyRow>> {
+            let matching = ceremonies::table
+                .filter(ceremonies::handle.eq(handle))
+                .filter(ceremonies::kind.eq(kind.as_str()));
+            match user {
+                Some(user) => diesel::delete(matching.filter(ceremonies::user_id.eq(DbUuid(user))))
+                    .returning(CEREMONY_COLUMNS)
+                    .get_result(conn)
+                    .optional(),
+                None => diesel::delete(matching.filter(ceremonies::user_id.is_null()))
+                    .returning(CEREMONY_COLUMNS)
+                    .get_result(conn)
+                    .optional(),
+            }
+        }
+
+        pub fn purge_ceremonies(conn: &mut Conn, cutoff: DateTime<Utc>) -> QueryResult<usize> {
+            diesel::delete(ceremonies::table.filter(ceremonies::expires_at.lt(cutoff))).execute(conn)
+        }
+
+        pub fn ping(conn: &mut Conn) -> QueryResult<usize> {
+            diesel::sql_query("SELECT 1").execute(conn)
+        }
+    };
+}
+
+pub mod pg {
+    queries!(pg, diesel::PgConnection);
+}
+
+pub mod sqlite {
+    queries!(sqlite, diesel::SqliteConnection);
+}

@@ -1,0 +1,108 @@
+//! Rows as both backends return them, and their conversion to the domain.
+
+use chrono::{DateTime, Utc};
+use diesel::Queryable;
+use monetro_domain::{
+    CredentialId, DisplayName, Email, Passkey, PasskeyId, PasskeyName, User, UserHandle, UserId,
+};
+use monetro_ports::{Ceremony, CeremonyHandle, CeremonyKind, StoreError};
+
+use super::types::DbUuid;
+
+#[derive(Queryable)]
+pub struct UserRow {
+    pub id: DbUuid,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub user_handle: DbUuid,
+    pub password_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable)]
+pub struct PasskeyRow {
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub name: String,
+    pub credential_id: Vec<u8>,
+    pub verifier: String,
+    pub sign_count: i64,
+    pub backup_eligible: bool,
+    pub backed_up: bool,
+    pub transports: String,
+    pub aaguid: DbUuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable)]
+pub struct CeremonyRow {
+    pub handle: String,
+    pub kind: String,
+    pub user_id: Option<DbUuid>,
+    pub state: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Unexpected(format!("stored {what} is invalid"))
+}
+
+impl UserRow {
+    pub fn into_user(self) -> Result<(User, Option<String>), StoreError> {
+        let display_name = match self.display_name {
+            Some(name) => DisplayName::parse(&name).map_err(|_| corrupt("display name"))?,
+            None => None,
+        };
+        let user = User {
+            id: UserId(self.id.0),
+            email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
+            display_name,
+            handle: UserHandle(self.user_handle.0),
+            created_at: self.created_at,
+        };
+        Ok((user, self.password_hash))
+    }
+}
+
+/// Transport hints are stored comma-separated; the names never contain a
+/// comma.
+pub fn join_transports(transports: &[String]) -> String {
+    transports.join(",")
+}
+
+impl PasskeyRow {
+    pub fn into_passkey(self) -> Result<Passkey, StoreError> {
+        Ok(Passkey {
+            id: PasskeyId(self.id.0),
+            user_id: UserId(self.user_id.0),
+            name: PasskeyName::fallback(&self.name),
+            credential_id: CredentialId::new(self.credential_id).map_err(|_| corrupt("credential id"))?,
+            verifier: self.verifier,
+            sign_count: u32::try_from(self.sign_count).map_err(|_| corrupt("sign count"))?,
+            backup_eligible: self.backup_eligible,
+            backed_up: self.backed_up,
+            transports: self
+                .transports
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            aaguid: self.aaguid.0,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+impl CeremonyRow {
+    pub fn into_ceremony(self) -> Result<Ceremony, StoreError> {
+        Ok(Ceremony {
+            handle: CeremonyHandle(self.handle),
+            kind: CeremonyKind::parse(&self.kind).ok_or_else(|| corrupt("ceremony kind"))?,
+            user_id: self.user_id.map(|id| UserId(id.0)),
+            state: self.state,
+            expires_at: self.expires_at,
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! The tables, once per backend: the same columns, with each backend's
+//! native types (see the migrations).
+
+/// PostgreSQL: native `uuid` and `timestamptz`.
+pub mod pg {
+    diesel::table! {
+        users (id) {
+            id -> Uuid,
+            email -> Text,
+            display_name -> Nullable<Text>,
+            user_handle -> Uuid,
+            password_hash -> Nullable<Text>,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        passkeys (id) {
+            id -> Uuid,
+            user_id -> Uuid,
+            name -> Text,
+            credential_id -> Bytea,
+            verifier -> Text,
+            sign_count -> BigInt,
+            backup_eligible -> Bool,
+            backed_up -> Bool,
+            transports -> Text,
+            aaguid -> Uuid,
+            created_at -> Timestamptz,
+            last_used_at -> Nullable<Timestamptz>,
+        }
+    }
+
+    diesel::table! {
+        ceremonies (handle) {
+            handle -> Text,
+            kind -> Text,
+            user_id -> Nullable<Uuid>,
+            state -> Text,
+            expires_at -> Timestamptz,
+        }
+    }
+
+    diesel::joinable!(passkeys -> users (user_id));
+    diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies);
+}
+
+/// SQLite: UUIDs as text, timestamps as RFC 3339 text.
+pub mod sqlite {
+    diesel::table! {
+        users (id) {
+            id -> Text,
+            email -> Text,
+            display_name -> Nullable<Text>,
+            user_handle -> Text,
+            password_hash -> Nullable<Text>,
+            created_at -> TimestamptzSqlite,
+        }
+    }
+
+    diesel::table! {
+        passkeys (id) {
+            id -> Text,
+            user_id -> Text,
+            name -> Text,
+            credential_id -> Binary,
+            verifier -> Text,
+            sign_count -> BigInt,
+            backup_eligible -> Bool,
+            backed_up -> Bool,
+            transports -> Text,
+            aaguid -> Text,
+            created_at -> TimestamptzSqlite,
+            last_used_at -> Nullable<TimestamptzSqlite>,
+        }
+    }
+
+    diesel::table! {
+        ceremonies (handle) {
+            handle -> Text,
+            kind -> Text,
+            user_id -> Nullable<Text>,
+            state -> Text,
+            expires_at -> TimestamptzSqlite,
+        }
+    }
+
+    diesel::joinable!(passkeys -> users (user_id));
+    diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies);
+}

@@ -1,0 +1,65 @@
+//! Throw-away databases for tests: a fresh SQLite file, or a fresh
+//! PostgreSQL database on the server named by `MONETRO_TEST_POSTGRES`
+//! (default `postgres://postgres@127.0.0.1:5432`), dropped afterwards.
+//!
+//! PostgreSQL tests are skipped with a message when no server answers,
+//! unless `MONETRO_REQUIRE_POSTGRES=1` (set in CI), where that is a failure.
+#![allow(clippy::panic, clippy::expect_used)]
+
+use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
+
+const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A database that exists for as long as this value does.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Postgres { server: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("monetro-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = format!("sqlite://{}", dir.join("monetro.db").display());
+        Self { url, cleanup: Cleanup::File(dir) }
+    }
+
+    /// `None` (after saying so) when PostgreSQL is not reachable and not
+    /// required.
+    pub fn postgres() -> Option<Self> {
+        let server = std::env::var("MONETRO_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_SERVER.into());
+        let mut admin = match PgConnection::establish(&format!("{server}/postgres")) {
+            Ok(conn) => conn,
+            Err(e) if std::env::var("MONETRO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+                panic!("PostgreSQL is required (MONETRO_REQUIRE_POSTGRES=1) but {server} is unreachable: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: PostgreSQL tests need a server at {server} ({e})");
+                return None;
+            }
+        };
+        let name = format!("monetro_test_{}", uuid::Uuid::new_v4().simple());
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+        Some(Self { url: format!("{server}/{name}"), cleanup: Cleanup::Postgres { server, name } })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { server, name } => {
+                if let Ok(mut admin) = PgConnection::establish(&format!("{server}/postgres")) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+                }
+            }
+        }
+    }
+}

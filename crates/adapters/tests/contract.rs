@@ -1,0 +1,63 @@
+//! The ports' contract suite against the Diesel store, on SQLite and on
+//! PostgreSQL.
+
+use std::time::Duration;
+
+use monetro_adapters::testing::TestDatabase;
+use monetro_adapters::{DbSettings, DbStore};
+use monetro_ports::contract::{self, sample_user};
+use monetro_ports::UserRepository as _;
+
+async fn migrated(db: &TestDatabase) -> DbStore {
+    let store = DbStore::open(&DbSettings {
+        url: db.url.clone(),
+        max_connections: 8,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let applied = store.migrate().await.unwrap();
+    assert!(!applied.is_empty(), "a fresh database gets every migration");
+    assert!(store.migrate().await.unwrap().is_empty(), "migrating twice changes nothing");
+    store
+}
+
+/// Runs every suite, each on a fresh database from `make`.
+async fn whole_contract(make: impl Fn() -> Option<TestDatabase>) {
+    let Some(db) = make() else { return };
+    let store = migrated(&db).await;
+    contract::readiness(store.clone()).await;
+    contract::user_repository(store.clone()).await;
+    // The credential and ceremony suites need their own users.
+    let Some(fresh) = make() else { return };
+    let store = migrated(&fresh).await;
+    contract::credential_repository(store.clone()).await;
+    let ann = sample_user("ceremony-ann@example.com");
+    let bob = sample_user("ceremony-bob@example.com");
+    store.create_user(ann.clone()).await.unwrap();
+    store.create_user(bob.clone()).await.unwrap();
+    contract::challenge_store(store, ann.user.id, bob.user.id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_keeps_the_port_contracts() {
+    whole_contract(|| Some(TestDatabase::sqlite())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_keeps_the_port_contracts() {
+    whole_contract(TestDatabase::postgres).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_unavailable_within_the_timeout() {
+    let store = DbStore::open(&DbSettings {
+        url: "postgres://postgres@127.0.0.1:1/nothing".into(),
+        max_connections: 2,
+        acquire_timeout: Duration::from_millis(300),
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let result = store.find_user(monetro_domain::UserId::random()).await;
+    assert!(matches!(result, Err(monetro_ports::StoreError::Unavailable(_))), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

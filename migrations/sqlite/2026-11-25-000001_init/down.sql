@@ -1,0 +1,3 @@
+DROP TABLE ceremonies;
+DROP TABLE passkeys;
+DROP TABLE users;
