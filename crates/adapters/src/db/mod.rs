@@ -103,9 +103,10 @@ macro_rules! on_backend {
     };
 }
 
-/// SQLite settings every connection needs: WAL for concurrent readers,
-/// foreign keys on, and waiting (not failing) while another writer holds
-/// the lock.
+/// SQLite settings every connection needs: foreign keys on, and waiting
+/// (not failing) while another writer holds the lock. WAL mode is set once
+/// at migration: it is stored in the file, and switching it from several
+/// new connections at once would itself fail on the lock.
 #[derive(Debug)]
 struct SqlitePragmas {
     busy_timeout: Duration,
@@ -114,8 +115,7 @@ struct SqlitePragmas {
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON;",
+            "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             self.busy_timeout.as_millis()
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -150,6 +150,7 @@ impl DbStore {
             }
             let pool = Pool::builder()
                 .max_size(settings.max_connections)
+                .min_idle(Some(1))
                 .connection_timeout(settings.acquire_timeout)
                 .test_on_check_out(false)
                 .connection_customizer(Box::new(SqlitePragmas { busy_timeout: settings.acquire_timeout }))
@@ -178,7 +179,10 @@ impl DbStore {
                     diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")).execute(c)?;
                     applied
                 }
-                Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
+                Conn::Sqlite(c) => {
+                    c.batch_execute("PRAGMA journal_mode = WAL;")?;
+                    c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions)
+                }
             };
             applied.map_err(|e| DieselError::QueryBuilderError(e.to_string().into()))
         })

@@ -1,0 +1,167 @@
+//! Layered configuration: the built-in `config/default.toml`, then
+//! `config/default.toml` and `config/<MONETRO_ENV>.toml` from the working
+//! directory, then `MONETRO__SECTION__KEY` variables, then the names the
+//! HTTP contract documents (`MONETRO_BIND`, `DATABASE_URL`, …).
+
+use std::path::PathBuf;
+
+use config::{Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+const BUILT_IN_DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// `(environment variable, configuration key)` of the contract's names.
+const CONTRACT_VARIABLES: [(&str, &str); 6] = [
+    ("MONETRO_BIND", "server.bind"),
+    ("DATABASE_URL", "database.url"),
+    ("MONETRO_RP_ID", "webauthn.rp_id"),
+    ("MONETRO_RP_NAME", "webauthn.rp_name"),
+    ("MONETRO_TOKEN_TTL", "tokens.ttl_secs"),
+    ("MONETRO_CEREMONY_TTL", "webauthn.ceremony_ttl_secs"),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub webauthn: WebauthnConfig,
+    pub tokens: TokensConfig,
+    pub secrets: SecretsConfig,
+    pub argon2: Argon2Config,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebauthnConfig {
+    pub rp_id: String,
+    pub rp_name: String,
+    pub origins: Vec<String>,
+    pub allow_subdomains: bool,
+    pub ceremony_ttl_secs: u64,
+    pub ceremony_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_secs: u64,
+    pub signing_key: Option<SecretString>,
+    pub signing_key_file: Option<PathBuf>,
+    pub retired_key_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    pub data_dir: PathBuf,
+    pub session_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Config {
+    pub max_parallel: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Config {
+    /// The configuration of this process: files and environment.
+    pub fn load() -> Result<Self, config::ConfigError> {
+        let environment = std::env::var("MONETRO_ENV").ok();
+        let mut builder = config::Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::with_name("config/default").required(false));
+        if let Some(environment) = &environment {
+            builder = builder.add_source(File::with_name(&format!("config/{environment}")).required(true));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("MONETRO")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("webauthn.origins")
+                .with_list_parse_key("tokens.retired_key_files")
+                .try_parsing(true),
+        );
+        for (variable, key) in CONTRACT_VARIABLES {
+            builder = builder.set_override_option(key, std::env::var(variable).ok())?;
+        }
+        let origins = std::env::var("MONETRO_RP_ORIGINS").ok().map(|list| {
+            list.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect::<Vec<_>>()
+        });
+        builder = builder.set_override_option("webauthn.origins", origins)?;
+        builder.build()?.try_deserialize()
+    }
+
+    /// The built-in defaults alone, ignoring files and environment (tests).
+    pub fn defaults() -> Result<Self, config::ConfigError> {
+        config::Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .build()?
+            .try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_match_the_contract() {
+        let config = Config::defaults().unwrap();
+        assert_eq!(config.server.bind, "127.0.0.1:8080");
+        assert_eq!(config.database.url, "sqlite://data/monetro.db");
+        assert_eq!(config.webauthn.rp_id, "localhost");
+        assert_eq!(config.webauthn.origins, vec!["http://localhost:8080".to_owned()]);
+        assert_eq!(config.webauthn.rp_name, "Monetro");
+        assert_eq!(config.tokens.ttl_secs, 900);
+        assert_eq!(config.webauthn.ceremony_ttl_secs, 300);
+        assert_eq!(config.server.body_limit_bytes, 64 * 1024);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error() {
+        let result = config::Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str("[server]\nbnid = \"0.0.0.0:1\"", FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize::<Config>();
+        assert!(result.is_err());
+    }
+}

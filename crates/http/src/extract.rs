@@ -1,0 +1,90 @@
+//! Request extractors: the bearer token, and the ceremony handles the
+//! session cookie carries.
+
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+
+use actix_session::{Session, SessionExt as _};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use monetro_app::{App, CeremonyHandle, Deps};
+use monetro_domain::{Error, UserId};
+
+use crate::error::ApiError;
+
+/// A request with a valid bearer token. Listed before the body in a
+/// handler's arguments, so a bad token is reported before a bad body.
+pub struct Authenticated<D> {
+    pub user_id: UserId,
+    deps: PhantomData<D>,
+}
+
+impl<D: Deps> FromRequest for Authenticated<D> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate::<D>(req))
+    }
+}
+
+fn authenticate<D: Deps>(req: &HttpRequest) -> Result<Authenticated<D>, ApiError> {
+    let app = req
+        .app_data::<web::Data<App<D>>>()
+        .ok_or_else(|| Error::Unexpected("application state missing".into()))?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|token| !token.is_empty())
+        .ok_or(Error::Unauthorized)?;
+    let verified = app.verify_bearer(token)?;
+    Ok(Authenticated { user_id: verified.user_id, deps: PhantomData })
+}
+
+/// Which ceremony a session slot holds; one slot per kind, so starting a
+/// sign-in does not cancel a registration in progress and vice versa.
+#[derive(Clone, Copy)]
+pub enum Slot {
+    Registration,
+    Authentication,
+}
+
+impl Slot {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Registration => "registration",
+            Self::Authentication => "authentication",
+        }
+    }
+}
+
+/// The ceremony handles in the signed, encrypted session cookie.
+pub struct Ceremonies(Session);
+
+impl FromRequest for Ceremonies {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self(req.get_session())))
+    }
+}
+
+impl Ceremonies {
+    pub fn remember(&self, slot: Slot, handle: &CeremonyHandle) -> Result<(), ApiError> {
+        self.0
+            .insert(slot.key(), &handle.0)
+            .map_err(|e| ApiError::from(Error::Unexpected(format!("session: {e}"))))
+    }
+
+    /// The handle in `slot`; an unreadable cookie counts as none.
+    pub fn handle(&self, slot: Slot) -> Option<CeremonyHandle> {
+        self.0.get::<String>(slot.key()).ok().flatten().map(CeremonyHandle)
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP layer of the Monetro passkey service (actix-web) and its wiring.
+//!
+//! Handlers parse requests, call the use cases of `monetro-app` and map
+//! their errors to the contract's JSON answers; nothing else happens here.
+
+pub mod config;
+mod dto;
+mod error;
+mod extract;
+mod routes;
+mod secrets;
+pub mod startup;
+pub mod telemetry;
+
+pub use error::ApiError;

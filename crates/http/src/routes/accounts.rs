@@ -1,0 +1,55 @@
+//! Sign-up, password login and the signed-in user.
+
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::{HttpResponse, web};
+use monetro_app::{App, Deps, Session, Signup};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::dto::{SessionBody, UserBody};
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupBody {
+    email: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+/// A session body; tokens are never cached.
+pub(crate) fn session_response(mut response: actix_web::HttpResponseBuilder, session: &Session) -> HttpResponse {
+    response
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(SessionBody::from(session))
+}
+
+pub async fn signup<D: Deps>(
+    app: web::Data<App<D>>,
+    body: web::Json<SignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    let SignupBody { email, password, display_name } = body.into_inner();
+    let session = app.signup(Signup { email, password, display_name }).await?;
+    Ok(session_response(HttpResponse::Created(), &session))
+}
+
+pub async fn login<D: Deps>(
+    app: web::Data<App<D>>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginBody { email, password } = body.into_inner();
+    let session = app.login(&email, password).await?;
+    Ok(session_response(HttpResponse::Ok(), &session))
+}
+
+pub async fn me<D: Deps>(app: web::Data<App<D>>, auth: Authenticated<D>) -> Result<HttpResponse, ApiError> {
+    let (user, passkey_count) = app.me(auth.user_id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "user": UserBody::from(&user), "passkeyCount": passkey_count })))
+}

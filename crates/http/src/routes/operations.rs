@@ -1,0 +1,22 @@
+//! Health, readiness and the key set.
+
+use actix_web::{HttpResponse, web};
+use monetro_app::{App, Deps};
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// 200 while the process runs.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// 200 when the database answers, else 503.
+pub async fn readyz<D: Deps>(app: web::Data<App<D>>) -> Result<HttpResponse, ApiError> {
+    app.ready().await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}
+
+pub async fn jwks<D: Deps>(app: web::Data<App<D>>) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(app.jwks())
+}

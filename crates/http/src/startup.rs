@@ -1,0 +1,163 @@
+//! Wiring: configuration → adapters → use cases → HTTP server. `main` and
+//! the HTTP tests build the service the same way.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
+use anyhow::Context as _;
+use monetro_adapters::{Argon2Hasher, DbSettings, DbStore, JwtIssuer, SystemClock, TokenSettings};
+use monetro_app::{App, Deps, Settings};
+use tracing_actix_web::TracingLogger;
+use url::Url;
+
+use crate::config::Config;
+use crate::routes;
+use crate::secrets;
+
+/// The production ports.
+pub struct ServiceDeps;
+
+impl Deps for ServiceDeps {
+    type Store = DbStore;
+    type Ceremonies = DbStore;
+    type Tokens = JwtIssuer;
+    type Hasher = Argon2Hasher;
+    type Clock = SystemClock;
+}
+
+/// Name of the cookie that carries the ceremony handles.
+pub const CEREMONY_COOKIE: &str = "monetro_ceremony";
+
+/// How often expired ceremonies are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A built service, listening, not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `config.server.bind` and builds the service.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.server.bind)
+            .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Builds the service on a listener the caller bound (tests bind port 0).
+    pub async fn build_with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        let keys = secrets::load_or_create(&config)?;
+        let tokens = JwtIssuer::new(TokenSettings {
+            issuer: config.tokens.issuer.clone(),
+            audience: config.tokens.audience.clone(),
+            lifetime_secs: config.tokens.ttl_secs,
+            signing_key_pem: keys.signing_key_pem.clone(),
+            retired_key_pems: keys.retired_key_pems.clone(),
+        })
+        .map_err(anyhow::Error::msg)
+        .context("token keys")?;
+        let hasher = Argon2Hasher::new(config.argon2.max_parallel).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let settings = app_settings(&config, keys.decoy_key())?;
+        let app = App::<ServiceDeps>::new(store.clone(), store, tokens, hasher, SystemClock, settings)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let app = web::Data::new(app);
+        spawn_ceremony_purge(app.clone());
+
+        let session_key = Key::from(&keys.session_key);
+        let secure_cookie = !config.webauthn.origins.iter().all(|o| o.starts_with("http://"));
+        let cookie_lifetime = config.webauthn.ceremony_ttl_secs + config.webauthn.ceremony_grace_secs;
+        let body_limit = config.server.body_limit_bytes;
+        let port = listener.local_addr()?.port();
+        tracing::info!(port, rp_id = %app.settings().rp_id, origins = ?config.webauthn.origins, "listening");
+        let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                .cookie_name(CEREMONY_COOKIE.into())
+                .cookie_secure(secure_cookie)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(
+                    PersistentSession::default()
+                        .session_ttl(actix_web::cookie::time::Duration::seconds(cookie_lifetime as i64)),
+                )
+                .build();
+            actix_web::App::new()
+                .app_data(app.clone())
+                .wrap(sessions)
+                .wrap(TracingLogger::default())
+                .configure(routes::configure::<ServiceDeps>(body_limit))
+                .default_service(web::to(routes::not_found))
+        })
+        .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .listen(listener)?;
+        if config.server.workers > 0 {
+            server = server.workers(config.server.workers);
+        }
+        Ok(Self { port, server: server.run() })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, letting in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<DbStore> {
+    let store = DbStore::open(&DbSettings {
+        url: config.database.url.clone(),
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+    })
+    .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+    let applied = store
+        .migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot migrate the {} database: {e}", store.backend()))?;
+    tracing::info!(backend = store.backend(), applied = ?applied, "database ready");
+    Ok(store)
+}
+
+fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings> {
+    let origins = config
+        .webauthn
+        .origins
+        .iter()
+        .map(|origin| Url::parse(origin).with_context(|| format!("webauthn.origins: {origin:?} is not a URL")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Settings {
+        rp_id: config.webauthn.rp_id.clone(),
+        rp_name: config.webauthn.rp_name.clone(),
+        origins,
+        allow_subdomains: config.webauthn.allow_subdomains,
+        ceremony_ttl: Duration::from_secs(config.webauthn.ceremony_ttl_secs),
+        ceremony_grace: Duration::from_secs(config.webauthn.ceremony_grace_secs),
+        decoy_key,
+    })
+}
+
+fn spawn_ceremony_purge<D: Deps>(app: web::Data<App<D>>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            ticks.tick().await;
+            match app.purge_expired_ceremonies().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "expired ceremonies deleted"),
+                Err(e) => tracing::warn!(error = ?e, "could not purge expired ceremonies"),
+            }
+        }
+    });
+}
