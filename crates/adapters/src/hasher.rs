@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use monetro_domain::{Error, Password};
 use monetro_ports::PasswordHasher;
 use rand::rngs::OsRng;
@@ -24,7 +24,10 @@ impl Argon2Hasher {
     /// for tens of milliseconds).
     pub fn new(max_parallel: usize) -> Result<Self, Error> {
         let dummy_hash = hash_blocking("a password nobody has: timing decoy")?;
-        Ok(Self { permits: Arc::new(Semaphore::new(max_parallel.max(1))), dummy_hash: dummy_hash.into() })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(max_parallel.max(1))),
+            dummy_hash: dummy_hash.into(),
+        })
     }
 
     async fn off_executor<T: Send + 'static>(
@@ -53,16 +56,19 @@ fn hash_blocking(password: &str) -> Result<String, Error> {
 
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: Password) -> Result<String, Error> {
-        self.off_executor(move || hash_blocking(password.expose())).await
+        self.off_executor(move || hash_blocking(password.expose()))
+            .await
     }
 
     async fn verify(&self, password: Password, phc: Option<String>) -> Result<bool, Error> {
         let real = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         self.off_executor(move || {
-            let parsed =
-                PasswordHash::new(&phc).map_err(|e| Error::Unexpected(format!("stored hash: {e}")))?;
-            let matches = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
+            let parsed = PasswordHash::new(&phc)
+                .map_err(|e| Error::Unexpected(format!("stored hash: {e}")))?;
+            let matches = Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok();
             Ok(real && matches)
         })
         .await
@@ -76,10 +82,26 @@ mod tests {
     #[tokio::test]
     async fn hashes_with_argon2id_and_verifies() {
         let hasher = Argon2Hasher::new(2).unwrap();
-        let phc = hasher.hash(Password::new("correct horse".into()).unwrap()).await.unwrap();
+        let phc = hasher
+            .hash(Password::new("correct horse".into()).unwrap())
+            .await
+            .unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(hasher.verify(Password::attempt("correct horse".into()).unwrap(), Some(phc.clone())).await.unwrap());
-        assert!(!hasher.verify(Password::attempt("wrong horse".into()).unwrap(), Some(phc)).await.unwrap());
+        assert!(
+            hasher
+                .verify(
+                    Password::attempt("correct horse".into()).unwrap(),
+                    Some(phc.clone())
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(Password::attempt("wrong horse".into()).unwrap(), Some(phc))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -23,20 +23,27 @@ enum Cleanup {
 
 impl TestDatabase {
     pub fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("monetro-test-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("monetro-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("monetro.db").display());
-        Self { url, cleanup: Cleanup::File(dir) }
+        Self {
+            url,
+            cleanup: Cleanup::File(dir),
+        }
     }
 
     /// `None` (after saying so) when PostgreSQL is not reachable and not
     /// required.
     pub fn postgres() -> Option<Self> {
-        let server = std::env::var("MONETRO_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_SERVER.into());
+        let server =
+            std::env::var("MONETRO_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_SERVER.into());
         let mut admin = match PgConnection::establish(&format!("{server}/postgres")) {
             Ok(conn) => conn,
             Err(e) if std::env::var("MONETRO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-                panic!("PostgreSQL is required (MONETRO_REQUIRE_POSTGRES=1) but {server} is unreachable: {e}")
+                panic!(
+                    "PostgreSQL is required (MONETRO_REQUIRE_POSTGRES=1) but {server} is unreachable: {e}"
+                )
             }
             Err(e) => {
                 eprintln!("SKIPPED: PostgreSQL tests need a server at {server} ({e})");
@@ -44,8 +51,38 @@ impl TestDatabase {
             }
         };
         let name = format!("monetro_test_{}", uuid::Uuid::new_v4().simple());
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
-        Some(Self { url: format!("{server}/{name}"), cleanup: Cleanup::Postgres { server, name } })
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create database");
+        Some(Self {
+            url: format!("{server}/{name}"),
+            cleanup: Cleanup::Postgres { server, name },
+        })
+    }
+}
+
+impl TestDatabase {
+    /// Simulates a PostgreSQL outage for this database: refuses new
+    /// connections and ends the open ones (`false`), or ends the outage.
+    /// Panics on SQLite, which has no server to lose.
+    pub fn set_reachable(&self, reachable: bool) {
+        let Cleanup::Postgres { server, name } = &self.cleanup else {
+            panic!("only a PostgreSQL database can become unreachable");
+        };
+        let mut admin =
+            PgConnection::establish(&format!("{server}/postgres")).expect("admin connection");
+        diesel::sql_query(format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+        ))
+        .execute(&mut admin)
+        .expect("alter database");
+        if !reachable {
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .execute(&mut admin)
+            .expect("terminate connections");
+        }
     }
 }
 
@@ -57,7 +94,9 @@ impl Drop for TestDatabase {
             }
             Cleanup::Postgres { server, name } => {
                 if let Ok(mut admin) = PgConnection::establish(&format!("{server}/postgres")) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin);
                 }
             }
         }

@@ -73,7 +73,8 @@ pub fn generate_signing_key_pem() -> Result<String, String> {
 
 /// The public JWK of a key and its RFC 7638 thumbprint, used as `kid`.
 fn public_jwk(pem: &str) -> Result<(String, PublicKey), String> {
-    let secret = SecretKey::from_pkcs8_pem(pem).map_err(|e| format!("not a P-256 PKCS#8 key: {e}"))?;
+    let secret =
+        SecretKey::from_pkcs8_pem(pem).map_err(|e| format!("not a P-256 PKCS#8 key: {e}"))?;
     let point = secret.public_key().to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
         return Err("public key has no coordinates".into());
@@ -103,7 +104,15 @@ impl JwtIssuer {
         // Expiry is checked against the service's clock, below.
         validation.validate_exp = false;
         validation.leeway = 0;
-        Ok(Self { keys: Arc::new(Keys { settings, signing_kid, signing, verifying, validation }) })
+        Ok(Self {
+            keys: Arc::new(Keys {
+                settings,
+                signing_kid,
+                signing,
+                verifying,
+                validation,
+            }),
+        })
     }
 
     /// The `kid` of the key that signs new tokens.
@@ -113,7 +122,12 @@ impl JwtIssuer {
 }
 
 impl TokenIssuer for JwtIssuer {
-    fn issue(&self, user: UserId, amr: &[&str], now: DateTime<Utc>) -> Result<IssuedToken, TokenError> {
+    fn issue(
+        &self,
+        user: UserId,
+        amr: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, TokenError> {
         let keys = &self.keys;
         let lifetime = i64::try_from(keys.settings.lifetime_secs).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -129,7 +143,10 @@ impl TokenIssuer for JwtIssuer {
         header.kid = Some(keys.signing_kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &keys.signing)
             .map_err(|e| TokenError::Signing(e.to_string()))?;
-        Ok(IssuedToken { token, expires_in: keys.settings.lifetime_secs })
+        Ok(IssuedToken {
+            token,
+            expires_in: keys.settings.lifetime_secs,
+        })
     }
 
     fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
@@ -145,9 +162,15 @@ impl TokenIssuer for JwtIssuer {
         if claims.exp <= now.timestamp() {
             return Err(TokenError::Expired);
         }
-        let user_id = Uuid::try_parse(&claims.sub).map(UserId).map_err(|_| TokenError::Invalid)?;
+        let user_id = Uuid::try_parse(&claims.sub)
+            .map(UserId)
+            .map_err(|_| TokenError::Invalid)?;
         let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(TokenError::Invalid)?;
-        Ok(VerifiedToken { user_id, amr: claims.amr, issued_at })
+        Ok(VerifiedToken {
+            user_id,
+            amr: claims.amr,
+            issued_at,
+        })
     }
 
     fn jwks(&self) -> Value {
@@ -197,7 +220,10 @@ mod tests {
         let now = Utc::now();
         let token = issuer.issue(UserId::random(), &["pwd"], now).unwrap().token;
         assert!(issuer.verify(&token, now + Duration::seconds(899)).is_ok());
-        assert_eq!(issuer.verify(&token, now + Duration::seconds(900)), Err(TokenError::Expired));
+        assert_eq!(
+            issuer.verify(&token, now + Duration::seconds(900)),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
@@ -210,8 +236,14 @@ mod tests {
 
         let genuine = ours.issue(UserId::random(), &["pwd"], now).unwrap().token;
         let payload = genuine.split('.').nth(1).unwrap();
-        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#, ours.signing_kid()));
-        assert_eq!(ours.verify(&format!("{header}.{payload}."), now), Err(TokenError::Invalid));
+        let header = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+            ours.signing_kid()
+        ));
+        assert_eq!(
+            ours.verify(&format!("{header}.{payload}."), now),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -221,7 +253,11 @@ mod tests {
         let now = Utc::now();
         let old_token = old.issue(UserId::random(), &["pwd"], now).unwrap().token;
 
-        let rotated = JwtIssuer::new(settings(&generate_signing_key_pem().unwrap(), vec![old_pem])).unwrap();
+        let rotated = JwtIssuer::new(settings(
+            &generate_signing_key_pem().unwrap(),
+            vec![old_pem],
+        ))
+        .unwrap();
         assert!(rotated.verify(&old_token, now).is_ok());
         let jwks = rotated.jwks();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
@@ -233,9 +269,14 @@ mod tests {
     fn the_jwks_verifies_tokens_on_its_own() {
         let issuer = issuer();
         let now = Utc::now();
-        let token = issuer.issue(UserId::random(), &["webauthn"], now).unwrap().token;
+        let token = issuer
+            .issue(UserId::random(), &["webauthn"], now)
+            .unwrap()
+            .token;
         let jwk = &issuer.jwks()["keys"][0];
-        let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
+        let key =
+            DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
+                .unwrap();
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_audience(&["monetro"]);
         assert!(jsonwebtoken::decode::<Claims>(&token, &key, &validation).is_ok());

@@ -1,12 +1,18 @@
 //! The ports' contract suite against the Diesel store, on SQLite and on
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! PostgreSQL.
 
 use std::time::Duration;
 
 use monetro_adapters::testing::TestDatabase;
 use monetro_adapters::{DbSettings, DbStore};
-use monetro_ports::contract::{self, sample_user};
 use monetro_ports::UserRepository as _;
+use monetro_ports::contract::{self, sample_user};
 
 async fn migrated(db: &TestDatabase) -> DbStore {
     let store = DbStore::open(&DbSettings {
@@ -17,7 +23,10 @@ async fn migrated(db: &TestDatabase) -> DbStore {
     .unwrap();
     let applied = store.migrate().await.unwrap();
     assert!(!applied.is_empty(), "a fresh database gets every migration");
-    assert!(store.migrate().await.unwrap().is_empty(), "migrating twice changes nothing");
+    assert!(
+        store.migrate().await.unwrap().is_empty(),
+        "migrating twice changes nothing"
+    );
     store
 }
 
@@ -58,6 +67,9 @@ async fn an_unreachable_postgres_is_unavailable_within_the_timeout() {
     .unwrap();
     let started = std::time::Instant::now();
     let result = store.find_user(monetro_domain::UserId::random()).await;
-    assert!(matches!(result, Err(monetro_ports::StoreError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(monetro_ports::StoreError::Unavailable(_))),
+        "{result:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }

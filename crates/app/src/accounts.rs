@@ -42,7 +42,12 @@ impl<D: Deps> App<D> {
             created_at: self.clock.now(),
         };
         let password_hash = Some(self.hasher.hash(password).await?);
-        self.store.create_user(NewUser { user: user.clone(), password_hash }).await?;
+        self.store
+            .create_user(NewUser {
+                user: user.clone(),
+                password_hash,
+            })
+            .await?;
         tracing::info!(user = %user.id, "account created");
         self.session(user, AMR_PASSWORD)
     }
@@ -63,10 +68,12 @@ impl<D: Deps> App<D> {
 
     /// Checks a bearer token's signature, issuer, audience and expiry.
     pub fn verify_bearer(&self, token: &str) -> Result<VerifiedToken, Error> {
-        self.tokens.verify(token, self.clock.now()).map_err(|e| match e {
-            TokenError::Expired => Error::TokenExpired,
-            TokenError::Invalid | TokenError::Signing(_) => Error::Unauthorized,
-        })
+        self.tokens
+            .verify(token, self.clock.now())
+            .map_err(|e| match e {
+                TokenError::Expired => Error::TokenExpired,
+                TokenError::Invalid | TokenError::Signing(_) => Error::Unauthorized,
+            })
     }
 
     /// The signed-in user and how many passkeys they have.
@@ -79,7 +86,10 @@ impl<D: Deps> App<D> {
     /// The account behind a valid token; a token of a deleted account is no
     /// longer accepted.
     pub(crate) async fn signed_in_user(&self, user_id: UserId) -> Result<User, Error> {
-        self.store.find_user(user_id).await?.ok_or(Error::Unauthorized)
+        self.store
+            .find_user(user_id)
+            .await?
+            .ok_or(Error::Unauthorized)
     }
 
     pub(crate) fn session(&self, user: User, amr: &[&str]) -> Result<Session, Error> {
@@ -101,7 +111,11 @@ mod tests {
         let t = TestApp::new();
         let session = signup(&t.app, "Ann@Example.com").await;
         assert_eq!(session.user.email.as_str(), "ann@example.com");
-        let login = t.app.login(" ann@example.com ", "correct horse".into()).await.unwrap();
+        let login = t
+            .app
+            .login(" ann@example.com ", "correct horse".into())
+            .await
+            .unwrap();
         assert_eq!(login.user.id, session.user.id);
         let verified = t.app.verify_bearer(&login.token.token).unwrap();
         assert_eq!(verified.user_id, session.user.id);
@@ -127,7 +141,10 @@ mod tests {
     async fn unknown_email_and_wrong_password_answer_alike() {
         let t = TestApp::new();
         signup(&t.app, "ann@example.com").await;
-        let wrong = t.app.login("ann@example.com", "not the password".into()).await;
+        let wrong = t
+            .app
+            .login("ann@example.com", "not the password".into())
+            .await;
         let unknown = t.app.login("bob@example.com", "correct horse".into()).await;
         assert_eq!(wrong.unwrap_err(), Error::InvalidCredentials);
         assert_eq!(unknown.unwrap_err(), Error::InvalidCredentials);
@@ -145,8 +162,14 @@ mod tests {
         let t = TestApp::new();
         let session = signup(&t.app, "ann@example.com").await;
         t.clock.advance(chrono::Duration::seconds(901));
-        assert_eq!(t.app.verify_bearer(&session.token.token).unwrap_err(), Error::TokenExpired);
-        assert_eq!(t.app.verify_bearer("garbage").unwrap_err(), Error::Unauthorized);
+        assert_eq!(
+            t.app.verify_bearer(&session.token.token).unwrap_err(),
+            Error::TokenExpired
+        );
+        assert_eq!(
+            t.app.verify_bearer("garbage").unwrap_err(),
+            Error::Unauthorized
+        );
     }
 
     #[tokio::test]

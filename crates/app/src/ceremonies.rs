@@ -37,7 +37,13 @@ impl<D: Deps> App<D> {
             .map_err(|e| Error::Unexpected(format!("ceremony state not serialisable: {e}")))?;
         let handle = new_handle();
         let expires_at = self.clock.now() + span(self.settings.ceremony_ttl);
-        let ceremony = Ceremony { handle: handle.clone(), kind, user_id, state, expires_at };
+        let ceremony = Ceremony {
+            handle: handle.clone(),
+            kind,
+            user_id,
+            state,
+            expires_at,
+        };
         self.ceremonies.put(ceremony).await?;
         Ok(handle)
     }

@@ -19,11 +19,18 @@ fn assertion(json: Value) -> AuthenticationCredential {
 }
 
 /// Signs up `email` and registers one passkey on `authenticator`.
-async fn enrolled(t: &TestApp, email: &str, authenticator: &mut SoftAuthenticator) -> crate::Session {
+async fn enrolled(
+    t: &TestApp,
+    email: &str,
+    authenticator: &mut SoftAuthenticator,
+) -> crate::Session {
     let session = signup(&t.app, email).await;
     let (handle, options) = t.app.start_registration(session.user.id).await.unwrap();
     let credential = registration(authenticator.register(&options, ORIGIN).unwrap());
-    t.app.finish_registration(session.user.id, Some(&handle), None, &credential).await.unwrap();
+    t.app
+        .finish_registration(session.user.id, Some(&handle), None, &credential)
+        .await
+        .unwrap();
     session
 }
 
@@ -58,7 +65,11 @@ async fn usernameless_sign_in_after_registration() {
     assert_eq!(options["allowCredentials"], serde_json::json!([]));
     assert_eq!(options["userVerification"], "required");
     let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
-    let signed_in = t.app.finish_authentication(Some(&handle), &response).await.unwrap();
+    let signed_in = t
+        .app
+        .finish_authentication(Some(&handle), &response)
+        .await
+        .unwrap();
     assert_eq!(signed_in.user.id, session.user.id);
 
     let list = t.app.list_passkeys(session.user.id).await.unwrap();
@@ -75,7 +86,10 @@ async fn a_challenge_finishes_once() {
     enrolled(&t, "ann@example.com", &mut authenticator).await;
     let (handle, options) = sign_in_options(&t, None).await;
     let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
-    t.app.finish_authentication(Some(&handle), &response).await.unwrap();
+    t.app
+        .finish_authentication(Some(&handle), &response)
+        .await
+        .unwrap();
     let replay = t.app.finish_authentication(Some(&handle), &response).await;
     assert_eq!(replay.unwrap_err(), Error::ChallengeNotFound);
 }
@@ -101,14 +115,23 @@ async fn a_ceremony_of_the_other_kind_is_left_alone() {
     let credential = registration(authenticator.register(&options, ORIGIN).unwrap());
 
     let (sign_in_handle, _) = sign_in_options(&t, None).await;
-    let wrong_kind = t.app.finish_registration(session.user.id, Some(&sign_in_handle), None, &credential).await;
+    let wrong_kind = t
+        .app
+        .finish_registration(session.user.id, Some(&sign_in_handle), None, &credential)
+        .await;
     assert_eq!(wrong_kind.unwrap_err(), Error::ChallengeNotFound);
 
     let other = signup(&t.app, "bob@example.com").await;
-    let wrong_user = t.app.finish_registration(other.user.id, Some(&handle), None, &credential).await;
+    let wrong_user = t
+        .app
+        .finish_registration(other.user.id, Some(&handle), None, &credential)
+        .await;
     assert_eq!(wrong_user.unwrap_err(), Error::ChallengeNotFound);
 
-    t.app.finish_registration(session.user.id, Some(&handle), Some("Laptop"), &credential).await.unwrap();
+    t.app
+        .finish_registration(session.user.id, Some(&handle), Some("Laptop"), &credential)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -116,13 +139,24 @@ async fn unknown_credential_names_itself_and_the_rp() {
     let t = TestApp::new();
     let mut authenticator = SoftAuthenticator::new();
     let session = enrolled(&t, "ann@example.com", &mut authenticator).await;
-    let passkey = t.app.list_passkeys(session.user.id).await.unwrap().passkeys.remove(0);
-    t.app.delete_passkey(session.user.id, &passkey.id.to_string()).await.unwrap();
+    let passkey = t
+        .app
+        .list_passkeys(session.user.id)
+        .await
+        .unwrap()
+        .passkeys
+        .remove(0);
+    t.app
+        .delete_passkey(session.user.id, &passkey.id.to_string())
+        .await
+        .unwrap();
 
     let (handle, options) = sign_in_options(&t, None).await;
     let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
-    let Err(Error::UnknownCredential { credential_id, rp_id }) =
-        t.app.finish_authentication(Some(&handle), &response).await
+    let Err(Error::UnknownCredential {
+        credential_id,
+        rp_id,
+    }) = t.app.finish_authentication(Some(&handle), &response).await
     else {
         panic!("expected an unknown credential");
     };
@@ -166,9 +200,20 @@ async fn email_scoped_sign_in_accepts_only_offered_credentials() {
     assert!(matches!(refused, Err(Error::AuthenticationFailed { .. })));
 
     let (handle, options) = sign_in_options(&t, Some("ann@example.com")).await;
-    let tweaks = Tweaks { user_handle: Some(None), ..Tweaks::default() };
-    let anns = assertion(ann_key.authenticate_with(&options, ORIGIN, &tweaks).unwrap());
-    let session = t.app.finish_authentication(Some(&handle), &anns).await.unwrap();
+    let tweaks = Tweaks {
+        user_handle: Some(None),
+        ..Tweaks::default()
+    };
+    let anns = assertion(
+        ann_key
+            .authenticate_with(&options, ORIGIN, &tweaks)
+            .unwrap(),
+    );
+    let session = t
+        .app
+        .finish_authentication(Some(&handle), &anns)
+        .await
+        .unwrap();
     assert_eq!(session.user.id, ann.user.id);
 }
 
@@ -182,10 +227,20 @@ async fn usernameless_sign_in_needs_the_owners_user_handle() {
 
     for user_handle in [None, Some(bob.user.handle.as_bytes().to_vec())] {
         let (handle, options) = sign_in_options(&t, None).await;
-        let tweaks = Tweaks { user_handle: Some(user_handle), ..Tweaks::default() };
-        let response = assertion(ann_key.authenticate_with(&options, ORIGIN, &tweaks).unwrap());
+        let tweaks = Tweaks {
+            user_handle: Some(user_handle),
+            ..Tweaks::default()
+        };
+        let response = assertion(
+            ann_key
+                .authenticate_with(&options, ORIGIN, &tweaks)
+                .unwrap(),
+        );
         let result = t.app.finish_authentication(Some(&handle), &response).await;
-        assert!(matches!(result, Err(Error::AuthenticationFailed { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(Error::AuthenticationFailed { .. })),
+            "{result:?}"
+        );
     }
 }
 
@@ -197,13 +252,26 @@ async fn a_counter_that_goes_backwards_is_refused() {
     for _ in 0..3 {
         let (handle, options) = sign_in_options(&t, None).await;
         let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
-        t.app.finish_authentication(Some(&handle), &response).await.unwrap();
+        t.app
+            .finish_authentication(Some(&handle), &response)
+            .await
+            .unwrap();
     }
     let (handle, options) = sign_in_options(&t, None).await;
-    let tweaks = Tweaks { counter: Some(2), ..Tweaks::default() };
-    let cloned = assertion(authenticator.authenticate_with(&options, ORIGIN, &tweaks).unwrap());
+    let tweaks = Tweaks {
+        counter: Some(2),
+        ..Tweaks::default()
+    };
+    let cloned = assertion(
+        authenticator
+            .authenticate_with(&options, ORIGIN, &tweaks)
+            .unwrap(),
+    );
     let result = t.app.finish_authentication(Some(&handle), &cloned).await;
-    assert!(matches!(result, Err(Error::AuthenticationFailed { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::AuthenticationFailed { .. })),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -212,11 +280,27 @@ async fn a_wrong_origin_fails_registration_and_uses_the_challenge_up() {
     let mut authenticator = SoftAuthenticator::new();
     let session = signup(&t.app, "ann@example.com").await;
     let (handle, options) = t.app.start_registration(session.user.id).await.unwrap();
-    let tweaks = Tweaks { origin: Some("https://evil.example".into()), ..Tweaks::default() };
-    let credential = registration(authenticator.register_with(&options, ORIGIN, &tweaks).unwrap());
-    let first = t.app.finish_registration(session.user.id, Some(&handle), None, &credential).await;
-    assert!(matches!(first, Err(Error::RegistrationFailed { .. })), "{first:?}");
-    let again = t.app.finish_registration(session.user.id, Some(&handle), None, &credential).await;
+    let tweaks = Tweaks {
+        origin: Some("https://evil.example".into()),
+        ..Tweaks::default()
+    };
+    let credential = registration(
+        authenticator
+            .register_with(&options, ORIGIN, &tweaks)
+            .unwrap(),
+    );
+    let first = t
+        .app
+        .finish_registration(session.user.id, Some(&handle), None, &credential)
+        .await;
+    assert!(
+        matches!(first, Err(Error::RegistrationFailed { .. })),
+        "{first:?}"
+    );
+    let again = t
+        .app
+        .finish_registration(session.user.id, Some(&handle), None, &credential)
+        .await;
     assert_eq!(again.unwrap_err(), Error::ChallengeNotFound);
     assert_eq!(t.app.me(session.user.id).await.unwrap().1, 0);
 }
@@ -227,17 +311,45 @@ async fn rename_and_delete_only_the_callers_passkeys() {
     let mut authenticator = SoftAuthenticator::new();
     let ann = enrolled(&t, "ann@example.com", &mut authenticator).await;
     let bob = signup(&t.app, "bob@example.com").await;
-    let id = t.app.list_passkeys(ann.user.id).await.unwrap().passkeys[0].id.to_string();
+    let id = t.app.list_passkeys(ann.user.id).await.unwrap().passkeys[0]
+        .id
+        .to_string();
 
-    assert_eq!(t.app.rename_passkey(bob.user.id, &id, "Mine now").await.unwrap_err(), Error::PasskeyNotFound);
-    assert_eq!(t.app.delete_passkey(bob.user.id, &id).await.unwrap_err(), Error::PasskeyNotFound);
-    assert!(matches!(t.app.delete_passkey(ann.user.id, "nope").await, Err(Error::Validation(_))));
-    assert!(matches!(t.app.rename_passkey(ann.user.id, &id, "   ").await, Err(Error::Validation(_))));
+    assert_eq!(
+        t.app
+            .rename_passkey(bob.user.id, &id, "Mine now")
+            .await
+            .unwrap_err(),
+        Error::PasskeyNotFound
+    );
+    assert_eq!(
+        t.app.delete_passkey(bob.user.id, &id).await.unwrap_err(),
+        Error::PasskeyNotFound
+    );
+    assert!(matches!(
+        t.app.delete_passkey(ann.user.id, "nope").await,
+        Err(Error::Validation(_))
+    ));
+    assert!(matches!(
+        t.app.rename_passkey(ann.user.id, &id, "   ").await,
+        Err(Error::Validation(_))
+    ));
 
-    let renamed = t.app.rename_passkey(ann.user.id, &id, " Work laptop ").await.unwrap();
+    let renamed = t
+        .app
+        .rename_passkey(ann.user.id, &id, " Work laptop ")
+        .await
+        .unwrap();
     assert_eq!(renamed.name.as_str(), "Work laptop");
     t.app.delete_passkey(ann.user.id, &id).await.unwrap();
-    assert!(t.app.list_passkeys(ann.user.id).await.unwrap().passkeys.is_empty());
+    assert!(
+        t.app
+            .list_passkeys(ann.user.id)
+            .await
+            .unwrap()
+            .passkeys
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -61,7 +61,9 @@ impl RegistrationCredential {
             return Uuid::nil();
         };
         let auth_data = members.iter().find_map(|(key, value)| match (key, value) {
-            (serde_cbor_2::Value::Text(key), serde_cbor_2::Value::Bytes(data)) if key == "authData" => {
+            (serde_cbor_2::Value::Text(key), serde_cbor_2::Value::Bytes(data))
+                if key == "authData" =>
+            {
                 Some(data)
             }
             _ => None,
@@ -96,7 +98,8 @@ mod tests {
     #[test]
     fn refuses_padding_and_the_standard_alphabet() {
         for (id, raw) in [("AAEC_-8=", "AAEC_-8="), ("AAEC/+8", "AAEC/+8")] {
-            let parsed: Result<RegistrationCredential, _> = serde_json::from_value(registration(id, raw));
+            let parsed: Result<RegistrationCredential, _> =
+                serde_json::from_value(registration(id, raw));
             assert!(parsed.is_err(), "{raw} accepted");
         }
     }

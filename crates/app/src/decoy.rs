@@ -12,13 +12,17 @@ const PLAUSIBLE_LENGTHS: [usize; 3] = [16, 20, 32];
 /// One credential id derived from `email` with the server's secret `key`:
 /// the same every time for one email, unpredictable without the key.
 pub(crate) fn decoy_credential_id(key: &[u8], email: &Email) -> Vec<u8> {
-    let (Some(length_choice), Some(id)) =
-        (digest(key, "decoy-length", email), digest(key, "decoy-id", email))
-    else {
+    let (Some(length_choice), Some(id)) = (
+        digest(key, "decoy-length", email),
+        digest(key, "decoy-id", email),
+    ) else {
         return Vec::new();
     };
     let choice = usize::from(length_choice.first().copied().unwrap_or(0));
-    let length = PLAUSIBLE_LENGTHS.get(choice % PLAUSIBLE_LENGTHS.len()).copied().unwrap_or(32);
+    let length = PLAUSIBLE_LENGTHS
+        .get(choice % PLAUSIBLE_LENGTHS.len())
+        .copied()
+        .unwrap_or(32);
     id.into_iter().take(length).collect()
 }
 
@@ -41,9 +45,18 @@ mod tests {
         let ann = Email::parse("ann@example.com").unwrap();
         let bob = Email::parse("bob@example.com").unwrap();
         let key = b"server secret";
-        assert_eq!(decoy_credential_id(key, &ann), decoy_credential_id(key, &ann));
-        assert_ne!(decoy_credential_id(key, &ann), decoy_credential_id(key, &bob));
-        assert_ne!(decoy_credential_id(key, &ann), decoy_credential_id(b"other key", &ann));
+        assert_eq!(
+            decoy_credential_id(key, &ann),
+            decoy_credential_id(key, &ann)
+        );
+        assert_ne!(
+            decoy_credential_id(key, &ann),
+            decoy_credential_id(key, &bob)
+        );
+        assert_ne!(
+            decoy_credential_id(key, &ann),
+            decoy_credential_id(b"other key", &ann)
+        );
     }
 
     #[test]

@@ -23,9 +23,9 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 pub use accounts::{Session, Signup};
 pub use credentials::{AuthenticationCredential, RegistrationCredential};
+pub use monetro_ports::{CeremonyHandle, VerifiedToken};
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
-pub use monetro_ports::{CeremonyHandle, VerifiedToken};
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
@@ -57,9 +57,17 @@ impl<D: Deps> App<D> {
         hasher: D::Hasher,
         clock: D::Clock,
         settings: Settings,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, InvalidSettings> {
         let webauthn = build_relying_party(&settings)?;
-        Ok(Self { store, ceremonies, tokens, hasher, clock, webauthn, settings })
+        Ok(Self {
+            store,
+            ceremonies,
+            tokens,
+            hasher,
+            clock,
+            webauthn,
+            settings,
+        })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -85,12 +93,24 @@ impl<D: Deps> App<D> {
     }
 }
 
-fn build_relying_party(settings: &Settings) -> Result<Webauthn, Error> {
-    let invalid = |why: String| Error::Unexpected(format!("invalid relying party settings: {why}"));
-    let (first, others) =
-        settings.origins.split_first().ok_or_else(|| invalid("no allowed origin".into()))?;
+/// Relying party settings that cannot work: every ceremony would fail.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid relying party settings: {0}")]
+pub struct InvalidSettings(String);
+
+fn build_relying_party(settings: &Settings) -> Result<Webauthn, InvalidSettings> {
+    let invalid = InvalidSettings;
+    let (first, others) = settings
+        .origins
+        .split_first()
+        .ok_or_else(|| invalid("no allowed origin".into()))?;
     let mut builder = WebauthnBuilder::new(&settings.rp_id, first)
-        .map_err(|_| invalid(format!("origin {first} is not {} or under it", settings.rp_id)))?
+        .map_err(|_| {
+            invalid(format!(
+                "origin {first} is not {} or under it",
+                settings.rp_id
+            ))
+        })?
         .rp_name(&settings.rp_name)
         .timeout(settings.ceremony_ttl)
         .allow_subdomains(settings.allow_subdomains);
@@ -101,6 +121,6 @@ fn build_relying_party(settings: &Settings) -> Result<Webauthn, Error> {
 }
 
 #[cfg(test)]
-mod testing;
-#[cfg(test)]
 mod ceremony_tests;
+#[cfg(test)]
+mod testing;

@@ -24,20 +24,35 @@ const DEFAULT_NAME: &str = "Passkey";
 impl<D: Deps> App<D> {
     /// Creation options for a new passkey of the signed-in user, and the
     /// handle of the ceremony that waits for it.
-    pub async fn start_registration(&self, user_id: UserId) -> Result<(CeremonyHandle, Value), Error> {
+    pub async fn start_registration(
+        &self,
+        user_id: UserId,
+    ) -> Result<(CeremonyHandle, Value), Error> {
         let user = self.signed_in_user(user_id).await?;
         let existing = self.store.list_passkeys(user_id).await?;
-        let exclude: Vec<CredentialID> =
-            existing.iter().map(|p| p.credential_id.as_bytes().to_vec().into()).collect();
-        let display_name = user.display_name.as_ref().map_or(user.email.as_str(), |n| n.as_str());
+        let exclude: Vec<CredentialID> = existing
+            .iter()
+            .map(|p| p.credential_id.as_bytes().to_vec())
+            .collect();
+        let display_name = user
+            .display_name
+            .as_ref()
+            .map_or(user.email.as_str(), |n| n.as_str());
         let (challenge, state) = self
             .webauthn
-            .start_passkey_registration(user.handle.0, user.email.as_str(), display_name, Some(exclude))
+            .start_passkey_registration(
+                user.handle.0,
+                user.email.as_str(),
+                display_name,
+                Some(exclude),
+            )
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         let mut options = serde_json::to_value(&challenge.public_key)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         require_discoverable_credential(&mut options);
-        let handle = self.open_ceremony(CeremonyKind::Registration, Some(user_id), &state).await?;
+        let handle = self
+            .open_ceremony(CeremonyKind::Registration, Some(user_id), &state)
+            .await?;
         Ok((handle, options))
     }
 
@@ -51,8 +66,9 @@ impl<D: Deps> App<D> {
         credential: &RegistrationCredential,
     ) -> Result<Passkey, Error> {
         let name = name.map(PasskeyName::parse).transpose()?.flatten();
-        let state: PasskeyRegistration =
-            self.take_ceremony(handle, CeremonyKind::Registration, Some(user_id)).await?;
+        let state: PasskeyRegistration = self
+            .take_ceremony(handle, CeremonyKind::Registration, Some(user_id))
+            .await?;
         let verified = self
             .webauthn
             .finish_passkey_registration(&credential.0, &state)
@@ -89,14 +105,27 @@ impl<D: Deps> App<D> {
     pub async fn list_passkeys(&self, user_id: UserId) -> Result<PasskeyList, Error> {
         let user = self.signed_in_user(user_id).await?;
         let passkeys = self.store.list_passkeys(user_id).await?;
-        Ok(PasskeyList { rp_id: self.settings.rp_id.clone(), user_handle: user.handle, passkeys })
+        Ok(PasskeyList {
+            rp_id: self.settings.rp_id.clone(),
+            user_handle: user.handle,
+            passkeys,
+        })
     }
 
-    pub async fn rename_passkey(&self, user_id: UserId, id: &str, name: &str) -> Result<Passkey, Error> {
-        let name = PasskeyName::parse(name)?.ok_or_else(|| Error::validation("name is required"))?;
+    pub async fn rename_passkey(
+        &self,
+        user_id: UserId,
+        id: &str,
+        name: &str,
+    ) -> Result<Passkey, Error> {
+        let name =
+            PasskeyName::parse(name)?.ok_or_else(|| Error::validation("name is required"))?;
         let id = PasskeyId::parse(id)?;
         self.signed_in_user(user_id).await?;
-        self.store.rename_passkey(user_id, id, name).await?.ok_or(Error::PasskeyNotFound)
+        self.store
+            .rename_passkey(user_id, id, name)
+            .await?
+            .ok_or(Error::PasskeyNotFound)
     }
 
     pub async fn delete_passkey(&self, user_id: UserId, id: &str) -> Result<(), Error> {
@@ -113,7 +142,10 @@ impl<D: Deps> App<D> {
 /// webauthn-rs asks for `residentKey: "discouraged"`; a passkey must be
 /// discoverable, or usernameless sign-in finds nothing.
 fn require_discoverable_credential(options: &mut Value) {
-    if let Some(selection) = options.get_mut("authenticatorSelection").and_then(Value::as_object_mut) {
+    if let Some(selection) = options
+        .get_mut("authenticatorSelection")
+        .and_then(Value::as_object_mut)
+    {
         selection.insert("residentKey".into(), "required".into());
         selection.insert("requireResidentKey".into(), true.into());
     }

@@ -46,21 +46,29 @@ impl<D: Deps> App<D> {
             None => None,
             Some(email) => {
                 let offered = self.credentials_to_offer(&email).await?;
-                options["allowCredentials"] = offered
+                let listed: Value = offered
                     .iter()
                     .map(|(id, transports)| {
                         json!({ "type": "public-key", "id": URL_SAFE_NO_PAD.encode(id), "transports": transports })
                     })
                     .collect();
+                if let Some(options) = options.as_object_mut() {
+                    options.insert("allowCredentials".into(), listed);
+                }
                 Some(offered.into_iter().map(|(id, _)| id).collect())
             }
         };
         let state = SignInState { webauthn, allowed };
-        let handle = self.open_ceremony(CeremonyKind::Authentication, None, &state).await?;
+        let handle = self
+            .open_ceremony(CeremonyKind::Authentication, None, &state)
+            .await?;
         Ok((handle, options))
     }
 
-    async fn credentials_to_offer(&self, email: &Email) -> Result<Vec<(Vec<u8>, Vec<String>)>, Error> {
+    async fn credentials_to_offer(
+        &self,
+        email: &Email,
+    ) -> Result<Vec<(Vec<u8>, Vec<String>)>, Error> {
         let passkeys = match self.store.find_user_by_email(email).await? {
             Some(account) => self.store.list_passkeys(account.user.id).await?,
             None => Vec::new(),
@@ -69,7 +77,10 @@ impl<D: Deps> App<D> {
             let decoy = decoy_credential_id(&self.settings.decoy_key, email);
             return Ok(vec![(decoy, DECOY_TRANSPORTS.map(str::to_owned).to_vec())]);
         }
-        Ok(passkeys.into_iter().map(|p| (p.credential_id.as_bytes().to_vec(), p.transports)).collect())
+        Ok(passkeys
+            .into_iter()
+            .map(|p| (p.credential_id.as_bytes().to_vec(), p.transports))
+            .collect())
     }
 
     /// Verifies an assertion against the live sign-in ceremony and signs the
@@ -79,7 +90,9 @@ impl<D: Deps> App<D> {
         handle: Option<&CeremonyHandle>,
         credential: &AuthenticationCredential,
     ) -> Result<Session, Error> {
-        let state: SignInState = self.take_ceremony(handle, CeremonyKind::Authentication, None).await?;
+        let state: SignInState = self
+            .take_ceremony(handle, CeremonyKind::Authentication, None)
+            .await?;
         let assertion = &credential.0;
         let credential_id = CredentialId::new(assertion.raw_id.clone())?;
         let passkey = self
@@ -90,10 +103,12 @@ impl<D: Deps> App<D> {
                 credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
                 rp_id: self.settings.rp_id.clone(),
             })?;
-        if let Some(allowed) = &state.allowed {
-            if !allowed.contains(&assertion.raw_id) {
-                return Err(Error::authentication_failed("credential not in allowCredentials"));
-            }
+        if let Some(allowed) = &state.allowed
+            && !allowed.contains(&assertion.raw_id)
+        {
+            return Err(Error::authentication_failed(
+                "credential not in allowCredentials",
+            ));
         }
         let owner = self
             .store
@@ -102,7 +117,9 @@ impl<D: Deps> App<D> {
             .ok_or_else(|| Error::authentication_failed("passkey owner not found"))?;
         match &assertion.response.user_handle {
             Some(handle) if handle.as_slice() != owner.handle.as_bytes() => {
-                return Err(Error::authentication_failed("userHandle is not the passkey owner's"));
+                return Err(Error::authentication_failed(
+                    "userHandle is not the passkey owner's",
+                ));
             }
             None if state.allowed.is_none() => {
                 return Err(Error::authentication_failed("userHandle is required"));

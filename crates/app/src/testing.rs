@@ -50,7 +50,12 @@ impl TestApp {
             settings,
         )
         .unwrap();
-        Self { app, store, ceremonies, clock }
+        Self {
+            app,
+            store,
+            ceremonies,
+            clock,
+        }
     }
 }
 

@@ -63,7 +63,10 @@ pub enum Error {
     /// An unknown credential id during sign-in: the client may ask the
     /// browser to forget it (`signalUnknownCredential`).
     #[error("Unknown Passkey")]
-    UnknownCredential { credential_id: String, rp_id: String },
+    UnknownCredential {
+        credential_id: String,
+        rp_id: String,
+    },
     /// A passkey id that does not exist or belongs to someone else.
     #[error("Unknown Passkey")]
     PasskeyNotFound,
@@ -101,11 +104,15 @@ impl Error {
     }
 
     pub fn registration_failed(reason: impl ToString) -> Self {
-        Self::RegistrationFailed { reason: reason.to_string() }
+        Self::RegistrationFailed {
+            reason: reason.to_string(),
+        }
     }
 
     pub fn authentication_failed(reason: impl ToString) -> Self {
-        Self::AuthenticationFailed { reason: reason.to_string() }
+        Self::AuthenticationFailed {
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -115,7 +122,10 @@ mod tests {
 
     #[test]
     fn unknown_credential_and_foreign_passkey_share_the_code_and_message() {
-        let unknown = Error::UnknownCredential { credential_id: "AA".into(), rp_id: "localhost".into() };
+        let unknown = Error::UnknownCredential {
+            credential_id: "AA".into(),
+            rp_id: "localhost".into(),
+        };
         assert_eq!(unknown.code().as_str(), "PASSKEY_NOT_FOUND");
         assert_eq!(unknown.to_string(), "Unknown Passkey");
         assert_eq!(Error::PasskeyNotFound.to_string(), "Unknown Passkey");

@@ -6,9 +6,9 @@
 
 mod authenticators;
 mod error;
+mod passkey;
 mod text;
 mod user;
-mod passkey;
 
 pub use authenticators::authenticator_name;
 pub use error::{Error, ErrorCode};

@@ -142,7 +142,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(PasskeyName::parse(" MacBook ").unwrap().unwrap().as_str(), "MacBook");
+        assert_eq!(
+            PasskeyName::parse(" MacBook ").unwrap().unwrap().as_str(),
+            "MacBook"
+        );
         assert_eq!(PasskeyName::parse("\t ").unwrap(), None);
         assert!(PasskeyName::parse(&"x".repeat(65)).is_err());
         assert_eq!(PasskeyName::fallback(&"y".repeat(80)).as_str().len(), 64);

@@ -23,7 +23,10 @@ mod tests {
     #[test]
     fn blank_is_absent_and_text_is_trimmed() {
         assert_eq!(short_text("   ", 64), Ok(None));
-        assert_eq!(short_text("  Work laptop ", 64), Ok(Some("Work laptop".into())));
+        assert_eq!(
+            short_text("  Work laptop ", 64),
+            Ok(Some("Work laptop".into()))
+        );
     }
 
     #[test]

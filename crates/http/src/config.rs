@@ -107,7 +107,8 @@ impl Config {
             .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
             .add_source(File::with_name("config/default").required(false));
         if let Some(environment) = &environment {
-            builder = builder.add_source(File::with_name(&format!("config/{environment}")).required(true));
+            builder = builder
+                .add_source(File::with_name(&format!("config/{environment}")).required(true));
         }
         builder = builder.add_source(
             Environment::with_prefix("MONETRO")
@@ -122,7 +123,11 @@ impl Config {
             builder = builder.set_override_option(key, std::env::var(variable).ok())?;
         }
         let origins = std::env::var("MONETRO_RP_ORIGINS").ok().map(|list| {
-            list.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect::<Vec<_>>()
+            list.split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         });
         builder = builder.set_override_option("webauthn.origins", origins)?;
         builder.build()?.try_deserialize()
@@ -147,7 +152,10 @@ mod tests {
         assert_eq!(config.server.bind, "127.0.0.1:8080");
         assert_eq!(config.database.url, "sqlite://data/monetro.db");
         assert_eq!(config.webauthn.rp_id, "localhost");
-        assert_eq!(config.webauthn.origins, vec!["http://localhost:8080".to_owned()]);
+        assert_eq!(
+            config.webauthn.origins,
+            vec!["http://localhost:8080".to_owned()]
+        );
         assert_eq!(config.webauthn.rp_name, "Monetro");
         assert_eq!(config.tokens.ttl_secs, 900);
         assert_eq!(config.webauthn.ceremony_ttl_secs, 300);
@@ -158,7 +166,10 @@ mod tests {
     fn a_misspelt_key_is_an_error() {
         let result = config::Config::builder()
             .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
-            .add_source(File::from_str("[server]\nbnid = \"0.0.0.0:1\"", FileFormat::Toml))
+            .add_source(File::from_str(
+                "[server]\nbnid = \"0.0.0.0:1\"",
+                FileFormat::Toml,
+            ))
             .build()
             .unwrap()
             .try_deserialize::<Config>();

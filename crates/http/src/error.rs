@@ -72,7 +72,10 @@ impl ResponseError for ApiError {
         body.insert("code".into(), self.code().into());
         body.insert("message".into(), self.to_string().into());
         match self {
-            Self::Domain(Error::UnknownCredential { credential_id, rp_id }) => {
+            Self::Domain(Error::UnknownCredential {
+                credential_id,
+                rp_id,
+            }) => {
                 body.insert("credentialId".into(), credential_id.clone().into());
                 body.insert("rpId".into(), rp_id.clone().into());
             }
@@ -80,14 +83,19 @@ impl ResponseError for ApiError {
                 tracing::warn!(%cause, "answering 503: store unavailable");
             }
             Self::Domain(Error::Unexpected(cause)) => tracing::error!(%cause, "answering 500"),
-            Self::Domain(Error::RegistrationFailed { reason } | Error::AuthenticationFailed { reason }) => {
+            Self::Domain(
+                Error::RegistrationFailed { reason } | Error::AuthenticationFailed { reason },
+            ) => {
                 tracing::info!(%reason, code = self.code(), "ceremony refused");
             }
             _ => {}
         }
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE)));
+            response.insert_header((
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
+            ));
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(json!({ "error": Value::Object(body) }))
@@ -130,7 +138,10 @@ mod tests {
 
     #[test]
     fn unknown_passkey_wire_format() {
-        let error = Error::UnknownCredential { credential_id: "AAEC".into(), rp_id: "localhost".into() };
+        let error = Error::UnknownCredential {
+            credential_id: "AAEC".into(),
+            rp_id: "localhost".into(),
+        };
         let (status, body) = body_of(error.into());
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(
@@ -142,9 +153,13 @@ mod tests {
 
     #[test]
     fn internal_details_never_reach_the_body() {
-        let (status, body) = body_of(Error::Unexpected("duplicate key value violates".into()).into());
+        let (status, body) =
+            body_of(Error::Unexpected("duplicate key value violates".into()).into());
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(body, json!({ "error": { "code": "INTERNAL", "message": "Internal error" } }));
+        assert_eq!(
+            body,
+            json!({ "error": { "code": "INTERNAL", "message": "Internal error" } })
+        );
         let (status, body) = body_of(Error::Unavailable("connection refused".into()).into());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
@@ -153,8 +168,14 @@ mod tests {
 
     #[test]
     fn transport_errors_use_their_codes() {
-        assert_eq!(body_of(ApiError::PayloadTooLarge { limit: 65536 }).1["error"]["code"], "PAYLOAD_TOO_LARGE");
+        assert_eq!(
+            body_of(ApiError::PayloadTooLarge { limit: 65536 }).1["error"]["code"],
+            "PAYLOAD_TOO_LARGE"
+        );
         assert_eq!(body_of(ApiError::NotFound).0, StatusCode::NOT_FOUND);
-        assert_eq!(body_of(ApiError::MethodNotAllowed).1["error"]["code"], "METHOD_NOT_ALLOWED");
+        assert_eq!(
+            body_of(ApiError::MethodNotAllowed).1["error"]["code"],
+            "METHOD_NOT_ALLOWED"
+        );
     }
 }

@@ -44,7 +44,10 @@ fn authenticate<D: Deps>(req: &HttpRequest) -> Result<Authenticated<D>, ApiError
         .filter(|token| !token.is_empty())
         .ok_or(Error::Unauthorized)?;
     let verified = app.verify_bearer(token)?;
-    Ok(Authenticated { user_id: verified.user_id, deps: PhantomData })
+    Ok(Authenticated {
+        user_id: verified.user_id,
+        deps: PhantomData,
+    })
 }
 
 /// Which ceremony a session slot holds; one slot per kind, so starting a
@@ -85,6 +88,10 @@ impl Ceremonies {
 
     /// The handle in `slot`; an unreadable cookie counts as none.
     pub fn handle(&self, slot: Slot) -> Option<CeremonyHandle> {
-        self.0.get::<String>(slot.key()).ok().flatten().map(CeremonyHandle)
+        self.0
+            .get::<String>(slot.key())
+            .ok()
+            .flatten()
+            .map(CeremonyHandle)
     }
 }

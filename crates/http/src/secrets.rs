@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -47,8 +47,12 @@ pub fn load_or_create(config: &Config) -> anyhow::Result<KeyMaterial> {
             })?
         }
     };
-    let retired_key_pems =
-        config.tokens.retired_key_files.iter().map(|path| read(path)).collect::<anyhow::Result<_>>()?;
+    let retired_key_pems = config
+        .tokens
+        .retired_key_files
+        .iter()
+        .map(|path| read(path))
+        .collect::<anyhow::Result<_>>()?;
     let session_key_b64 = match &config.secrets.session_key {
         Some(key) => key.expose_secret().to_owned(),
         None => read_or_generate(&data_dir.join("session-key"), "session secret", || {
@@ -64,7 +68,11 @@ pub fn load_or_create(config: &Config) -> anyhow::Result<KeyMaterial> {
         session_key.len() >= SESSION_KEY_LEN,
         "secrets.session_key must hold at least {SESSION_KEY_LEN} bytes"
     );
-    Ok(KeyMaterial { signing_key_pem, retired_key_pems, session_key })
+    Ok(KeyMaterial {
+        signing_key_pem,
+        retired_key_pems,
+        session_key,
+    })
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -72,7 +80,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 fn read_or_generate(
-    path: &PathBuf,
+    path: &Path,
     what: &str,
     generate: impl FnOnce() -> anyhow::Result<String>,
 ) -> anyhow::Result<String> {
@@ -81,7 +89,8 @@ fn read_or_generate(
     }
     let value = generate()?;
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let mut file = match private_file(path) {
         Ok(file) => file,
@@ -97,10 +106,17 @@ fn read_or_generate(
 #[cfg(unix)]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }

@@ -52,7 +52,10 @@ impl Application {
     }
 
     /// Builds the service on a listener the caller bound (tests bind port 0).
-    pub async fn build_with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
         let keys = secrets::load_or_create(&config)?;
         let tokens = JwtIssuer::new(TokenSettings {
@@ -64,31 +67,37 @@ impl Application {
         })
         .map_err(anyhow::Error::msg)
         .context("token keys")?;
-        let hasher = Argon2Hasher::new(config.argon2.max_parallel).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let hasher =
+            Argon2Hasher::new(config.argon2.max_parallel).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let settings = app_settings(&config, keys.decoy_key())?;
-        let app = App::<ServiceDeps>::new(store.clone(), store, tokens, hasher, SystemClock, settings)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let app =
+            App::<ServiceDeps>::new(store.clone(), store, tokens, hasher, SystemClock, settings)?;
         let app = web::Data::new(app);
         spawn_ceremony_purge(app.clone());
 
         let session_key = Key::from(&keys.session_key);
-        let secure_cookie = !config.webauthn.origins.iter().all(|o| o.starts_with("http://"));
-        let cookie_lifetime = config.webauthn.ceremony_ttl_secs + config.webauthn.ceremony_grace_secs;
+        let secure_cookie = !config
+            .webauthn
+            .origins
+            .iter()
+            .all(|o| o.starts_with("http://"));
+        let cookie_lifetime =
+            config.webauthn.ceremony_ttl_secs + config.webauthn.ceremony_grace_secs;
         let body_limit = config.server.body_limit_bytes;
         let port = listener.local_addr()?.port();
         tracing::info!(port, rp_id = %app.settings().rp_id, origins = ?config.webauthn.origins, "listening");
         let mut server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                .cookie_name(CEREMONY_COOKIE.into())
-                .cookie_secure(secure_cookie)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(
-                    PersistentSession::default()
-                        .session_ttl(actix_web::cookie::time::Duration::seconds(cookie_lifetime as i64)),
-                )
-                .build();
+            let sessions =
+                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                    .cookie_name(CEREMONY_COOKIE.into())
+                    .cookie_secure(secure_cookie)
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(PersistentSession::default().session_ttl(
+                        actix_web::cookie::time::Duration::seconds(cookie_lifetime as i64),
+                    ))
+                    .build();
             actix_web::App::new()
                 .app_data(app.clone())
                 .wrap(sessions)
@@ -101,7 +110,10 @@ impl Application {
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
         }
-        Ok(Self { port, server: server.run() })
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -135,7 +147,9 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         .webauthn
         .origins
         .iter()
-        .map(|origin| Url::parse(origin).with_context(|| format!("webauthn.origins: {origin:?} is not a URL")))
+        .map(|origin| {
+            Url::parse(origin).with_context(|| format!("webauthn.origins: {origin:?} is not a URL"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Settings {
         rp_id: config.webauthn.rp_id.clone(),

@@ -1,5 +1,10 @@
 //! The passkey endpoints end to end: real ceremonies, real database.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -31,15 +36,21 @@ async fn claims_via_jwks(client: &Client, token: &str) -> Value {
         .iter()
         .find(|k| k["kid"].as_str() == header.kid.as_deref())
         .expect("token kid is in the JWKS");
-    let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
+    let key =
+        DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
+            .unwrap();
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_audience(&["monetro"]);
     validation.set_issuer(&["monetro"]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap().claims
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap()
+        .claims
 }
 
 async fn register_list_sign_in_delete_round_trip(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
 
     let options = ann.registration_options().await;
@@ -48,7 +59,11 @@ async fn register_list_sign_in_delete_round_trip(backend: Backend) {
     let passkey = ann.register().await;
     assert_eq!(passkey["name"], "Passkey");
     assert_eq!(passkey["lastUsedAt"], Value::Null);
-    assert_eq!(passkey["authenticatorName"], Value::Null, "all-zero AAGUID has no name");
+    assert_eq!(
+        passkey["authenticatorName"],
+        Value::Null,
+        "all-zero AAGUID has no name"
+    );
 
     let list = ann.get("/api/auth/passkey/list").await;
     assert_eq!(list.status, 200);
@@ -73,46 +88,84 @@ async fn register_list_sign_in_delete_round_trip(backend: Backend) {
     assert!(used["lastUsedAt"].is_string());
 
     let id = passkey["id"].as_str().unwrap();
-    let deleted = ann.send(reqwest::Method::DELETE, &format!("/api/auth/passkey/{id}"), None).await;
+    let deleted = ann
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/auth/passkey/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(deleted.status, 204);
-    assert_eq!(ann.get("/api/auth/passkey/list").await.body["passkeys"], json!([]));
+    assert_eq!(
+        ann.get("/api/auth/passkey/list").await.body["passkeys"],
+        json!([])
+    );
 
     // The passkey is still in the browser: the answer lets the page ask the
     // browser to forget it.
     let orphan = browser.sign_in().await;
     orphan.assert_error(404, "PASSKEY_NOT_FOUND");
     assert_eq!(orphan.body["error"]["message"], "Unknown Passkey");
-    assert_eq!(orphan.body["error"]["credentialId"], passkey["credentialId"]);
+    assert_eq!(
+        orphan.body["error"]["credentialId"],
+        passkey["credentialId"]
+    );
     assert_eq!(orphan.body["error"]["rpId"], "localhost");
 }
 
 async fn email_scoped_sign_in_and_decoys(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
     let passkey = ann.register().await;
 
-    let options = ann.sign_in_options(json!({ "email": "ANN@example.com" })).await;
-    assert_eq!(options["allowCredentials"][0]["id"], passkey["credentialId"]);
+    let options = ann
+        .sign_in_options(json!({ "email": "ANN@example.com" }))
+        .await;
+    assert_eq!(
+        options["allowCredentials"][0]["id"],
+        passkey["credentialId"]
+    );
     assert_eq!(options["userVerification"], "required");
-    let (answer, _) = ann.sign_in_with(json!({ "email": "ann@example.com" }), &Tweaks::default()).await;
+    let (answer, _) = ann
+        .sign_in_with(json!({ "email": "ann@example.com" }), &Tweaks::default())
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 
     let nobody = Client::new(&app);
-    let first = nobody.sign_in_options(json!({ "email": "nobody@example.com" })).await;
-    let again = nobody.sign_in_options(json!({ "email": "nobody@example.com" })).await;
+    let first = nobody
+        .sign_in_options(json!({ "email": "nobody@example.com" }))
+        .await;
+    let again = nobody
+        .sign_in_options(json!({ "email": "nobody@example.com" }))
+        .await;
     assert_eq!(first["allowCredentials"], again["allowCredentials"]);
     assert_eq!(first["allowCredentials"].as_array().unwrap().len(), 1);
     let fields = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(fields(&first), fields(&options));
-    assert_eq!(fields(&first["allowCredentials"][0]), fields(&options["allowCredentials"][0]));
+    assert_eq!(
+        fields(&first["allowCredentials"][0]),
+        fields(&options["allowCredentials"][0])
+    );
 
     // Without a body at all, as some clients send it.
-    let bare = nobody.http.post(format!("{}/api/auth/passkey/authenticate-options", app.base)).send().await.unwrap();
+    let bare = nobody
+        .http
+        .post(format!(
+            "{}/api/auth/passkey/authenticate-options",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bare.status(), 200);
 }
 
 async fn a_replayed_finish_fails(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
     ann.register().await;
     let (first, body) = ann.sign_in_with(json!({}), &Tweaks::default()).await;
@@ -125,22 +178,36 @@ async fn a_replayed_finish_fails(backend: Backend) {
     let mut second_key = SoftAuthenticator::new();
     let credential = second_key.register(&options, &app.origin).unwrap();
     let body = json!({ "credential": credential });
-    assert_eq!(ann.post("/api/auth/passkey/register", body.clone()).await.status, 201);
-    ann.post("/api/auth/passkey/register", body).await.assert_error(400, "CHALLENGE_NOT_FOUND");
+    assert_eq!(
+        ann.post("/api/auth/passkey/register", body.clone())
+            .await
+            .status,
+        201
+    );
+    ann.post("/api/auth/passkey/register", body)
+        .await
+        .assert_error(400, "CHALLENGE_NOT_FOUND");
 }
 
 async fn racing_finishes_have_one_winner(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
     ann.register().await;
     let options = ann.sign_in_options(json!({})).await;
-    let credential = ann.authenticator.authenticate(&options, &app.origin).unwrap();
+    let credential = ann
+        .authenticator
+        .authenticate(&options, &app.origin)
+        .unwrap();
     let body = json!({ "credential": credential });
     let url = format!("{}/api/auth/passkey/authenticate", app.base);
     let racers: Vec<_> = (0..6)
         .map(|_| {
             let (http, url, body) = (ann.http.clone(), url.clone(), body.clone());
-            tokio::spawn(async move { common::answer(http.post(url).json(&body).send().await.unwrap()).await })
+            tokio::spawn(async move {
+                common::answer(http.post(url).json(&body).send().await.unwrap()).await
+            })
         })
         .collect();
     let mut answers = Vec::new();
@@ -148,14 +215,21 @@ async fn racing_finishes_have_one_winner(backend: Backend) {
         answers.push(racer.await.unwrap());
     }
     let winners = answers.iter().filter(|a| a.status == 200).count();
-    assert_eq!(winners, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
     for loser in answers.iter().filter(|a| a.status != 200) {
         loser.assert_error(400, "CHALLENGE_NOT_FOUND");
     }
 }
 
 async fn ceremonies_cross_instances(backend: Backend) {
-    let Some(first) = spawn(backend).await else { return };
+    let Some(first) = spawn(backend).await else {
+        return;
+    };
     let second = spawn_peer(&first).await;
     let mut ann = Client::signup(&first, "ann@example.com").await;
 
@@ -164,14 +238,27 @@ async fn ceremonies_cross_instances(backend: Backend) {
     let credential = ann.authenticator.register(&options, &first.origin).unwrap();
     let mut on_second = ann.elsewhere(&second);
     on_second.http = ann.http.clone();
-    let cookie_jar_shared = on_second.post("/api/auth/passkey/register", json!({ "credential": credential })).await;
+    let cookie_jar_shared = on_second
+        .post(
+            "/api/auth/passkey/register",
+            json!({ "credential": credential }),
+        )
+        .await;
     // Cookies are per host: the jar holds the first instance's cookie under
     // 127.0.0.1, which the second (same host, other port) also receives.
     assert_eq!(cookie_jar_shared.status, 201, "{}", cookie_jar_shared.body);
 
     let options = ann.sign_in_options(json!({})).await;
-    let assertion = ann.authenticator.authenticate(&options, &first.origin).unwrap();
-    let signed_in = on_second.post("/api/auth/passkey/authenticate", json!({ "credential": assertion })).await;
+    let assertion = ann
+        .authenticator
+        .authenticate(&options, &first.origin)
+        .unwrap();
+    let signed_in = on_second
+        .post(
+            "/api/auth/passkey/authenticate",
+            json!({ "credential": assertion }),
+        )
+        .await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
     // Tokens of one instance are accepted by the other.
     let mut with_token = Client::new(&second);
@@ -180,24 +267,35 @@ async fn ceremonies_cross_instances(backend: Backend) {
 }
 
 async fn a_credential_belongs_to_one_account(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
     let passkey = ann.register().await;
     let credential_id = base64url_decode(passkey["credentialId"].as_str().unwrap());
 
     let mut mallory = Client::signup(&app, "mallory@example.com").await;
-    let tweaks = Tweaks { credential_id: Some(credential_id), ..Tweaks::default() };
+    let tweaks = Tweaks {
+        credential_id: Some(credential_id),
+        ..Tweaks::default()
+    };
     let stolen = mallory.register_with(None, &tweaks).await;
     stolen.assert_error(409, "PASSKEY_ALREADY_REGISTERED");
     assert_eq!(mallory.get("/api/auth/me").await.body["passkeyCount"], 0);
 }
 
 async fn synced_passkeys_update_backup_state_and_keep_counter_zero(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
     ann.authenticator = SoftAuthenticator::new()
         .with_counter_mode(CounterMode::AlwaysZeroSynced)
-        .with_aaguid(*uuid::Uuid::parse_str("fbfc3007-154e-4ecc-8c0b-6e020557d7bd").unwrap().as_bytes());
+        .with_aaguid(
+            *uuid::Uuid::parse_str("fbfc3007-154e-4ecc-8c0b-6e020557d7bd")
+                .unwrap()
+                .as_bytes(),
+        );
     let passkey = ann.register().await;
     assert_eq!(passkey["backupEligible"], true);
     assert_eq!(passkey["backedUp"], true);
@@ -210,48 +308,92 @@ async fn synced_passkeys_update_backup_state_and_keep_counter_zero(backend: Back
 }
 
 async fn rename_and_delete_are_scoped_to_the_owner(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
     let passkey = ann.register().await;
     let path = format!("/api/auth/passkey/{}", passkey["id"].as_str().unwrap());
     let bob = Client::signup(&app, "bob@example.com").await;
 
-    bob.send(reqwest::Method::DELETE, &path, None).await.assert_error(404, "PASSKEY_NOT_FOUND");
-    bob.send(reqwest::Method::PATCH, &path, Some(&json!({ "name": "Bob's now" })))
+    bob.send(reqwest::Method::DELETE, &path, None)
         .await
         .assert_error(404, "PASSKEY_NOT_FOUND");
+    bob.send(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&json!({ "name": "Bob's now" })),
+    )
+    .await
+    .assert_error(404, "PASSKEY_NOT_FOUND");
 
-    let renamed = ann.send(reqwest::Method::PATCH, &path, Some(&json!({ "name": "  Work laptop " }))).await;
+    let renamed = ann
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&json!({ "name": "  Work laptop " })),
+        )
+        .await;
     assert_eq!(renamed.status, 200, "{}", renamed.body);
     assert_eq!(renamed.body["passkey"]["name"], "Work laptop");
     assert_eq!(renamed.body["passkey"]["id"], passkey["id"]);
-    for bad in [json!({ "name": "   " }), json!({ "name": "x".repeat(65) }), json!({ "name": 7 }), json!({})] {
-        ann.send(reqwest::Method::PATCH, &path, Some(&bad)).await.assert_error(400, "VALIDATION_FAILED");
+    for bad in [
+        json!({ "name": "   " }),
+        json!({ "name": "x".repeat(65) }),
+        json!({ "name": 7 }),
+        json!({}),
+    ] {
+        ann.send(reqwest::Method::PATCH, &path, Some(&bad))
+            .await
+            .assert_error(400, "VALIDATION_FAILED");
     }
-    ann.send(reqwest::Method::DELETE, "/api/auth/passkey/not-a-uuid", None)
-        .await
-        .assert_error(400, "VALIDATION_FAILED");
+    ann.send(
+        reqwest::Method::DELETE,
+        "/api/auth/passkey/not-a-uuid",
+        None,
+    )
+    .await
+    .assert_error(400, "VALIDATION_FAILED");
     let unknown = format!("/api/auth/passkey/{}", uuid::Uuid::new_v4());
-    ann.send(reqwest::Method::DELETE, &unknown, None).await.assert_error(404, "PASSKEY_NOT_FOUND");
-    assert_eq!(ann.send(reqwest::Method::DELETE, &path, None).await.status, 204);
+    ann.send(reqwest::Method::DELETE, &unknown, None)
+        .await
+        .assert_error(404, "PASSKEY_NOT_FOUND");
+    assert_eq!(
+        ann.send(reqwest::Method::DELETE, &path, None).await.status,
+        204
+    );
 }
 
 async fn passkey_names_and_authenticator_names(backend: Backend) {
-    let Some(app) = spawn(backend).await else { return };
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
     let mut ann = Client::signup(&app, "ann@example.com").await;
-    let named = ann.register_with(Some("  MacBook Touch ID "), &Tweaks::default()).await;
+    let named = ann
+        .register_with(Some("  MacBook Touch ID "), &Tweaks::default())
+        .await;
     assert_eq!(named.body["passkey"]["name"], "MacBook Touch ID");
     ann.authenticator = SoftAuthenticator::new();
     let blank = ann.register_with(Some("   "), &Tweaks::default()).await;
-    assert_eq!(blank.body["passkey"]["name"], "Passkey", "a blank name counts as absent");
+    assert_eq!(
+        blank.body["passkey"]["name"], "Passkey",
+        "a blank name counts as absent"
+    );
     ann.authenticator = SoftAuthenticator::new();
-    let too_long = ann.register_with(Some(&"n".repeat(65)), &Tweaks::default()).await;
+    let too_long = ann
+        .register_with(Some(&"n".repeat(65)), &Tweaks::default())
+        .await;
     too_long.assert_error(400, "VALIDATION_FAILED");
     let list = ann.get("/api/auth/passkey/list").await.body;
-    assert_eq!(list["passkeys"][0]["id"], blank.body["passkey"]["id"], "newest first");
+    assert_eq!(
+        list["passkeys"][0]["id"], blank.body["passkey"]["id"],
+        "newest first"
+    );
 }
 
 fn base64url_decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
 }

@@ -3,7 +3,12 @@
 //!
 //! Each function takes a fresh, empty store and panics (as a test does) on
 //! the first broken promise.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use monetro_domain::{
@@ -57,27 +62,57 @@ pub async fn user_repository<S: UserRepository>(store: S) {
     let ann = sample_user("ann@example.com");
     store.create_user(ann.clone()).await.unwrap();
 
-    let found = store.find_user_by_email(&ann.user.email).await.unwrap().unwrap();
+    let found = store
+        .find_user_by_email(&ann.user.email)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.user, ann.user);
     assert_eq!(found.password_hash, ann.password_hash);
-    assert_eq!(store.find_user(ann.user.id).await.unwrap(), Some(ann.user.clone()));
-    assert_eq!(store.find_user_by_handle(ann.user.handle).await.unwrap(), Some(ann.user.clone()));
+    assert_eq!(
+        store.find_user(ann.user.id).await.unwrap(),
+        Some(ann.user.clone())
+    );
+    assert_eq!(
+        store.find_user_by_handle(ann.user.handle).await.unwrap(),
+        Some(ann.user.clone())
+    );
 
     let mut twin = sample_user("ann@example.com");
     twin.user.display_name = None;
-    assert_eq!(store.create_user(twin.clone()).await, Err(StoreError::EmailTaken));
-    assert_eq!(store.find_user(twin.user.id).await.unwrap(), None, "a refused user was stored");
+    assert_eq!(
+        store.create_user(twin.clone()).await,
+        Err(StoreError::EmailTaken)
+    );
+    assert_eq!(
+        store.find_user(twin.user.id).await.unwrap(),
+        None,
+        "a refused user was stored"
+    );
 
-    let passwordless = NewUser { password_hash: None, ..sample_user("bob@example.com") };
+    let passwordless = NewUser {
+        password_hash: None,
+        ..sample_user("bob@example.com")
+    };
     store.create_user(passwordless.clone()).await.unwrap();
-    let bob = store.find_user_by_email(&passwordless.user.email).await.unwrap().unwrap();
+    let bob = store
+        .find_user_by_email(&passwordless.user.email)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(bob.password_hash, None);
     assert_eq!(bob.user.display_name, passwordless.user.display_name);
 
     let nobody = Email::parse("nobody@example.com").unwrap();
     assert_eq!(store.find_user_by_email(&nobody).await.unwrap(), None);
     assert_eq!(store.find_user(UserId::random()).await.unwrap(), None);
-    assert_eq!(store.find_user_by_handle(UserHandle::random()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_user_by_handle(UserHandle::random())
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// [`CredentialRepository`]'s promises (needs users, so the store is both).
@@ -85,7 +120,13 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     let ann = sample_user("ann@example.com").user;
     let bob = sample_user("bob@example.com").user;
     for user in [&ann, &bob] {
-        store.create_user(NewUser { user: user.clone(), password_hash: None }).await.unwrap();
+        store
+            .create_user(NewUser {
+                user: user.clone(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
     }
 
     let older = sample_passkey(ann.id, b"cred-older", at(10));
@@ -95,46 +136,108 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         store.insert_passkey(passkey.clone()).await.unwrap();
     }
 
-    assert_eq!(store.list_passkeys(ann.id).await.unwrap(), vec![newer.clone(), older.clone()]);
+    assert_eq!(
+        store.list_passkeys(ann.id).await.unwrap(),
+        vec![newer.clone(), older.clone()]
+    );
     assert_eq!(store.count_passkeys(ann.id).await.unwrap(), 2);
     assert_eq!(store.count_passkeys(UserId::random()).await.unwrap(), 0);
     assert_eq!(
-        store.find_passkey_by_credential_id(&older.credential_id).await.unwrap(),
+        store
+            .find_passkey_by_credential_id(&older.credential_id)
+            .await
+            .unwrap(),
         Some(older.clone())
     );
     let unknown = CredentialId::new(b"never-seen".to_vec()).unwrap();
-    assert_eq!(store.find_passkey_by_credential_id(&unknown).await.unwrap(), None);
+    assert_eq!(
+        store.find_passkey_by_credential_id(&unknown).await.unwrap(),
+        None
+    );
 
     // A credential id is unique across all users.
     let stolen = sample_passkey(bob.id, b"cred-older", at(40));
-    assert_eq!(store.insert_passkey(stolen).await, Err(StoreError::CredentialTaken));
-    assert_eq!(store.count_passkeys(bob.id).await.unwrap(), 1, "a refused passkey was stored");
+    assert_eq!(
+        store.insert_passkey(stolen).await,
+        Err(StoreError::CredentialTaken)
+    );
+    assert_eq!(
+        store.count_passkeys(bob.id).await.unwrap(),
+        1,
+        "a refused passkey was stored"
+    );
 
     // Sign-ins: counters only move forwards; 0 stays acceptable while both are 0.
-    let first_use = PasskeyUse { id: older.id, sign_count: 0, backed_up: true, used_at: at(50) };
+    let first_use = PasskeyUse {
+        id: older.id,
+        sign_count: 0,
+        backed_up: true,
+        used_at: at(50),
+    };
     assert!(store.record_passkey_use(first_use).await.unwrap());
-    let counted = PasskeyUse { id: older.id, sign_count: 7, backed_up: true, used_at: at(60) };
+    let counted = PasskeyUse {
+        id: older.id,
+        sign_count: 7,
+        backed_up: true,
+        used_at: at(60),
+    };
     assert!(store.record_passkey_use(counted).await.unwrap());
     for regression in [7, 3, 0] {
-        let usage = PasskeyUse { id: older.id, sign_count: regression, backed_up: false, used_at: at(70) };
-        assert!(!store.record_passkey_use(usage).await.unwrap(), "count {regression} accepted after 7");
+        let usage = PasskeyUse {
+            id: older.id,
+            sign_count: regression,
+            backed_up: false,
+            used_at: at(70),
+        };
+        assert!(
+            !store.record_passkey_use(usage).await.unwrap(),
+            "count {regression} accepted after 7"
+        );
     }
-    let stored = store.find_passkey_by_credential_id(&older.credential_id).await.unwrap().unwrap();
-    assert_eq!((stored.sign_count, stored.backed_up, stored.last_used_at), (7, true, Some(at(60))));
-    let ghost = PasskeyUse { id: PasskeyId::random(), sign_count: 1, backed_up: false, used_at: at(80) };
+    let stored = store
+        .find_passkey_by_credential_id(&older.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.sign_count, stored.backed_up, stored.last_used_at),
+        (7, true, Some(at(60)))
+    );
+    let ghost = PasskeyUse {
+        id: PasskeyId::random(),
+        sign_count: 1,
+        backed_up: false,
+        used_at: at(80),
+    };
     assert!(!store.record_passkey_use(ghost).await.unwrap());
 
     // Rename and delete touch only the owner's passkeys.
     let name = PasskeyName::parse("Work laptop").unwrap().unwrap();
-    assert_eq!(store.rename_passkey(bob.id, older.id, name.clone()).await.unwrap(), None);
-    let renamed = store.rename_passkey(ann.id, older.id, name.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .rename_passkey(bob.id, older.id, name.clone())
+            .await
+            .unwrap(),
+        None
+    );
+    let renamed = store
+        .rename_passkey(ann.id, older.id, name.clone())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(renamed.name, name);
     assert_eq!(renamed.sign_count, 7);
     assert!(!store.delete_passkey(bob.id, older.id).await.unwrap());
     assert!(store.delete_passkey(ann.id, older.id).await.unwrap());
     assert!(!store.delete_passkey(ann.id, older.id).await.unwrap());
     assert_eq!(store.list_passkeys(ann.id).await.unwrap(), vec![newer]);
-    assert_eq!(store.find_passkey_by_credential_id(&older.credential_id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_passkey_by_credential_id(&older.credential_id)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 fn ceremony(handle: &str, kind: CeremonyKind, user_id: Option<UserId>, expires: i64) -> Ceremony {
@@ -154,21 +257,69 @@ pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_us
 
     let sign_in = ceremony("h-sign-in", Authentication, None, 100);
     store.put(sign_in.clone()).await.unwrap();
-    assert_eq!(store.take(&sign_in.handle, Registration, None).await.unwrap(), None, "wrong kind");
-    assert_eq!(store.take(&sign_in.handle, Authentication, Some(user)).await.unwrap(), None, "wrong user");
-    assert_eq!(store.take(&sign_in.handle, Authentication, None).await.unwrap(), Some(sign_in.clone()));
-    assert_eq!(store.take(&sign_in.handle, Authentication, None).await.unwrap(), None, "taken twice");
+    assert_eq!(
+        store
+            .take(&sign_in.handle, Registration, None)
+            .await
+            .unwrap(),
+        None,
+        "wrong kind"
+    );
+    assert_eq!(
+        store
+            .take(&sign_in.handle, Authentication, Some(user))
+            .await
+            .unwrap(),
+        None,
+        "wrong user"
+    );
+    assert_eq!(
+        store
+            .take(&sign_in.handle, Authentication, None)
+            .await
+            .unwrap(),
+        Some(sign_in.clone())
+    );
+    assert_eq!(
+        store
+            .take(&sign_in.handle, Authentication, None)
+            .await
+            .unwrap(),
+        None,
+        "taken twice"
+    );
 
     let enrol = ceremony("h-enrol", Registration, Some(user), 100);
     store.put(enrol.clone()).await.unwrap();
-    assert_eq!(store.take(&enrol.handle, Registration, Some(other_user)).await.unwrap(), None);
-    assert_eq!(store.take(&enrol.handle, Registration, None).await.unwrap(), None);
-    assert_eq!(store.take(&enrol.handle, Registration, Some(user)).await.unwrap(), Some(enrol));
+    assert_eq!(
+        store
+            .take(&enrol.handle, Registration, Some(other_user))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take(&enrol.handle, Registration, None).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take(&enrol.handle, Registration, Some(user))
+            .await
+            .unwrap(),
+        Some(enrol)
+    );
 
     // Expiry is the caller's to judge: an expired ceremony is still handed back.
     let stale = ceremony("h-stale", Authentication, None, -100);
     store.put(stale.clone()).await.unwrap();
-    assert_eq!(store.take(&stale.handle, Authentication, None).await.unwrap(), Some(stale));
+    assert_eq!(
+        store
+            .take(&stale.handle, Authentication, None)
+            .await
+            .unwrap(),
+        Some(stale)
+    );
 
     // Many racing takes: exactly one wins.
     let raced = ceremony("h-raced", Authentication, None, 100);
@@ -184,13 +335,31 @@ pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_us
     assert_eq!(winners, 1);
 
     // Purging removes only what expired before the cutoff.
-    store.put(ceremony("h-old", Authentication, None, 10)).await.unwrap();
-    store.put(ceremony("h-young", Authentication, None, 500)).await.unwrap();
+    store
+        .put(ceremony("h-old", Authentication, None, 10))
+        .await
+        .unwrap();
+    store
+        .put(ceremony("h-young", Authentication, None, 500))
+        .await
+        .unwrap();
     assert_eq!(store.purge_expired(at(200)).await.unwrap(), 1);
     let young = CeremonyHandle("h-young".into());
-    assert!(store.take(&young, Authentication, None).await.unwrap().is_some());
+    assert!(
+        store
+            .take(&young, Authentication, None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let old = CeremonyHandle("h-old".into());
-    assert!(store.take(&old, Authentication, None).await.unwrap().is_none());
+    assert!(
+        store
+            .take(&old, Authentication, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// [`Readiness`]'s promise on a working store.
@@ -213,7 +382,11 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     outputs.into_iter().flatten().collect()

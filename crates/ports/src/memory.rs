@@ -19,7 +19,9 @@ use crate::{
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Default)]
@@ -65,27 +67,43 @@ impl UserRepository for MemoryStore {
 
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
         let tables = self.tables()?;
-        Ok(tables.users.iter().find(|u| &u.user.email == email).map(|u| StoredUser {
-            user: u.user.clone(),
-            password_hash: u.password_hash.clone(),
-        }))
+        Ok(tables
+            .users
+            .iter()
+            .find(|u| &u.user.email == email)
+            .map(|u| StoredUser {
+                user: u.user.clone(),
+                password_hash: u.password_hash.clone(),
+            }))
     }
 
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let tables = self.tables()?;
-        Ok(tables.users.iter().find(|u| u.user.id == id).map(|u| u.user.clone()))
+        Ok(tables
+            .users
+            .iter()
+            .find(|u| u.user.id == id)
+            .map(|u| u.user.clone()))
     }
 
     async fn find_user_by_handle(&self, handle: UserHandle) -> Result<Option<User>, StoreError> {
         let tables = self.tables()?;
-        Ok(tables.users.iter().find(|u| u.user.handle == handle).map(|u| u.user.clone()))
+        Ok(tables
+            .users
+            .iter()
+            .find(|u| u.user.handle == handle)
+            .map(|u| u.user.clone()))
     }
 }
 
 impl CredentialRepository for MemoryStore {
     async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        if tables.passkeys.iter().any(|p| p.credential_id == passkey.credential_id) {
+        if tables
+            .passkeys
+            .iter()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
             return Err(StoreError::CredentialTaken);
         }
         if !tables.users.iter().any(|u| u.user.id == passkey.user_id) {
@@ -97,9 +115,13 @@ impl CredentialRepository for MemoryStore {
 
     async fn list_passkeys(&self, user: UserId) -> Result<Vec<Passkey>, StoreError> {
         let tables = self.tables()?;
-        let mut mine: Vec<Passkey> =
-            tables.passkeys.iter().filter(|p| p.user_id == user).cloned().collect();
-        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        let mut mine: Vec<Passkey> = tables
+            .passkeys
+            .iter()
+            .filter(|p| p.user_id == user)
+            .cloned()
+            .collect();
+        mine.sort_by_key(|p| std::cmp::Reverse(p.created_at));
         Ok(mine)
     }
 
@@ -113,7 +135,11 @@ impl CredentialRepository for MemoryStore {
         credential_id: &CredentialId,
     ) -> Result<Option<Passkey>, StoreError> {
         let tables = self.tables()?;
-        Ok(tables.passkeys.iter().find(|p| &p.credential_id == credential_id).cloned())
+        Ok(tables
+            .passkeys
+            .iter()
+            .find(|p| &p.credential_id == credential_id)
+            .cloned())
     }
 
     async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
@@ -137,7 +163,10 @@ impl CredentialRepository for MemoryStore {
         name: PasskeyName,
     ) -> Result<Option<Passkey>, StoreError> {
         let mut tables = self.tables()?;
-        let found = tables.passkeys.iter_mut().find(|p| p.id == id && p.user_id == user);
+        let found = tables
+            .passkeys
+            .iter_mut()
+            .find(|p| p.id == id && p.user_id == user);
         Ok(found.map(|passkey| {
             passkey.name = name;
             passkey.clone()
@@ -147,7 +176,9 @@ impl CredentialRepository for MemoryStore {
     async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let before = tables.passkeys.len();
-        tables.passkeys.retain(|p| !(p.id == id && p.user_id == user));
+        tables
+            .passkeys
+            .retain(|p| !(p.id == id && p.user_id == user));
         Ok(tables.passkeys.len() < before)
     }
 }
@@ -191,8 +222,14 @@ impl ChallengeStore for MemoryCeremonies {
         user_id: Option<UserId>,
     ) -> Result<Option<Ceremony>, StoreError> {
         let mut ceremonies = lock(&self.ceremonies);
-        let matches = ceremonies.get(handle).is_some_and(|c| c.kind == kind && c.user_id == user_id);
-        Ok(if matches { ceremonies.remove(handle) } else { None })
+        let matches = ceremonies
+            .get(handle)
+            .is_some_and(|c| c.kind == kind && c.user_id == user_id);
+        Ok(if matches {
+            ceremonies.remove(handle)
+        } else {
+            None
+        })
     }
 
     async fn purge_expired(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -211,7 +248,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn starting_at(now: DateTime<Utc>) -> Self {
-        Self { now: Arc::new(Mutex::new(now)) }
+        Self {
+            now: Arc::new(Mutex::new(now)),
+        }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -248,9 +287,22 @@ pub struct FakeTokens {
 }
 
 impl TokenIssuer for FakeTokens {
-    fn issue(&self, user: UserId, amr: &[&str], now: DateTime<Utc>) -> Result<IssuedToken, TokenError> {
-        let token = format!("fake.{user}.{}.{}.{}", now.timestamp(), self.lifetime_secs, amr.join("+"));
-        Ok(IssuedToken { token, expires_in: self.lifetime_secs })
+    fn issue(
+        &self,
+        user: UserId,
+        amr: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, TokenError> {
+        let token = format!(
+            "fake.{user}.{}.{}.{}",
+            now.timestamp(),
+            self.lifetime_secs,
+            amr.join("+")
+        );
+        Ok(IssuedToken {
+            token,
+            expires_in: self.lifetime_secs,
+        })
     }
 
     fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
@@ -269,7 +321,11 @@ impl TokenIssuer for FakeTokens {
             return Err(TokenError::Expired);
         }
         let amr = amr.split('+').map(str::to_owned).collect();
-        Ok(VerifiedToken { user_id: user, amr, issued_at })
+        Ok(VerifiedToken {
+            user_id: user,
+            amr,
+            issued_at,
+        })
     }
 
     fn jwks(&self) -> serde_json::Value {

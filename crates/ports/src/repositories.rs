@@ -25,7 +25,10 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
         email: &Email,
     ) -> impl Future<Output = Result<Option<StoredUser>, StoreError>> + Send;
 
-    fn find_user(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn find_user(
+        &self,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
     fn find_user_by_handle(
         &self,
@@ -37,8 +40,10 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
 pub trait CredentialRepository: Clone + Send + Sync + 'static {
     /// Stores a passkey. MUST return `CredentialTaken` (and store nothing)
     /// when its credential id is already stored, for any user.
-    fn insert_passkey(&self, passkey: NewPasskey)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_passkey(
+        &self,
+        passkey: NewPasskey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The user's passkeys, newest first.
     fn list_passkeys(
@@ -83,4 +88,3 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
 pub trait Readiness: Clone + Send + Sync + 'static {
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
-

@@ -32,8 +32,12 @@ pub enum TokenError {
 /// Signs and checks the service's JWTs. Pure computation, no I/O.
 pub trait TokenIssuer: Clone + Send + Sync + 'static {
     /// A token for `user` with the authentication methods `amr`.
-    fn issue(&self, user: UserId, amr: &[&str], now: DateTime<Utc>)
-    -> Result<IssuedToken, TokenError>;
+    fn issue(
+        &self,
+        user: UserId,
+        amr: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, TokenError>;
 
     /// MUST refuse tokens not signed by one of its keys with its algorithm
     /// (including `alg: none`), with another issuer or audience, and MUST

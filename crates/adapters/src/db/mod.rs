@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection as _;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, Pool, PooledConnection, R2D2Connection,
+};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, RunQueryDsl as _, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -72,9 +74,10 @@ impl Failure {
             Failure::NoConnection(cause) => StoreError::Unavailable(cause),
             Failure::Task(cause) => StoreError::Unexpected(cause),
             Failure::Query { error, broken } => match (error, on_unique) {
-                (DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _), Some(conflict)) => {
-                    conflict
-                }
+                (
+                    DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _),
+                    Some(conflict),
+                ) => conflict,
                 (DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info), _) => {
                     StoreError::Unavailable(info.message().to_owned())
                 }
@@ -143,7 +146,10 @@ impl DbStore {
             Pools::Postgres(pool)
         } else {
             let path = sqlite_path(url);
-            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Some(parent) = Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(parent).map_err(|e| {
                     StoreError::Unexpected(format!("cannot create {}: {e}", parent.display()))
                 })?;
@@ -153,7 +159,9 @@ impl DbStore {
                 .min_idle(Some(1))
                 .connection_timeout(settings.acquire_timeout)
                 .test_on_check_out(false)
-                .connection_customizer(Box::new(SqlitePragmas { busy_timeout: settings.acquire_timeout }))
+                .connection_customizer(Box::new(SqlitePragmas {
+                    busy_timeout: settings.acquire_timeout,
+                }))
                 .build_unchecked(ConnectionManager::new(path));
             Pools::Sqlite(pool)
         };
@@ -174,9 +182,11 @@ impl DbStore {
         self.run(|conn| {
             let applied = match conn {
                 Conn::Postgres(c) => {
-                    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")).execute(c)?;
+                    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
+                        .execute(c)?;
                     let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
-                    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")).execute(c)?;
+                    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))
+                        .execute(c)?;
                     applied
                 }
                 Conn::Sqlite(c) => {
@@ -218,8 +228,14 @@ fn checkout<C: R2D2Connection + 'static>(
     pool.get().map_err(|e| Failure::NoConnection(e.to_string()))
 }
 
-fn finish<T, C: R2D2Connection>(result: Result<T, DieselError>, conn: &mut C) -> Result<T, Failure> {
-    result.map_err(|error| Failure::Query { error, broken: conn.is_broken() })
+fn finish<T, C: R2D2Connection>(
+    result: Result<T, DieselError>,
+    conn: &mut C,
+) -> Result<T, Failure> {
+    result.map_err(|error| Failure::Query {
+        error,
+        broken: conn.is_broken(),
+    })
 }
 
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
@@ -228,7 +244,9 @@ fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String
 
 /// `sqlite://data/monetro.db`, `sqlite:data/monetro.db` or a plain path.
 fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
 }
 
 fn users_of(row: Option<rows::UserRow>) -> Result<Option<(User, Option<String>)>, StoreError> {
@@ -243,7 +261,10 @@ impl UserRepository for DbStore {
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
         let email = email.as_str().to_owned();
         let row = on_backend!(self, None, find_user_by_email(&email))?;
-        Ok(users_of(row)?.map(|(user, password_hash)| StoredUser { user, password_hash }))
+        Ok(users_of(row)?.map(|(user, password_hash)| StoredUser {
+            user,
+            password_hash,
+        }))
     }
 
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -259,12 +280,19 @@ impl UserRepository for DbStore {
 
 impl CredentialRepository for DbStore {
     async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
-        on_backend!(self, Some(StoreError::CredentialTaken), insert_passkey(&passkey)).map(drop)
+        on_backend!(
+            self,
+            Some(StoreError::CredentialTaken),
+            insert_passkey(&passkey)
+        )
+        .map(drop)
     }
 
     async fn list_passkeys(&self, user: UserId) -> Result<Vec<Passkey>, StoreError> {
         let rows = on_backend!(self, None, list_passkeys(user.0))?;
-        rows.into_iter().map(rows::PasskeyRow::into_passkey).collect()
+        rows.into_iter()
+            .map(rows::PasskeyRow::into_passkey)
+            .collect()
     }
 
     async fn count_passkeys(&self, user: UserId) -> Result<u64, StoreError> {

@@ -88,11 +88,19 @@ macro_rules! queries {
         }
 
         pub fn find_user_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<UserRow>> {
-            users::table.filter(users::email.eq(email)).select(USER_COLUMNS).first(conn).optional()
+            users::table
+                .filter(users::email.eq(email))
+                .select(USER_COLUMNS)
+                .first(conn)
+                .optional()
         }
 
         pub fn find_user(conn: &mut Conn, id: Uuid) -> QueryResult<Option<UserRow>> {
-            users::table.filter(users::id.eq(DbUuid(id))).select(USER_COLUMNS).first(conn).optional()
+            users::table
+                .filter(users::id.eq(DbUuid(id)))
+                .select(USER_COLUMNS)
+                .first(conn)
+                .optional()
         }
 
         pub fn find_user_by_handle(conn: &mut Conn, handle: Uuid) -> QueryResult<Option<UserRow>> {
@@ -131,7 +139,10 @@ macro_rules! queries {
         }
 
         pub fn count_passkeys(conn: &mut Conn, user: Uuid) -> QueryResult<i64> {
-            passkeys::table.filter(passkeys::user_id.eq(DbUuid(user))).count().get_result(conn)
+            passkeys::table
+                .filter(passkeys::user_id.eq(DbUuid(user)))
+                .count()
+                .get_result(conn)
         }
 
         pub fn find_passkey_by_credential_id(
@@ -155,10 +166,14 @@ macro_rules! queries {
             );
             let target = passkeys::table.filter(passkeys::id.eq(DbUuid(usage.id.0)));
             if usage.sign_count == 0 {
-                diesel::update(target.filter(passkeys::sign_count.eq(0_i64))).set(changes).execute(conn)
+                diesel::update(target.filter(passkeys::sign_count.eq(0_i64)))
+                    .set(changes)
+                    .execute(conn)
             } else {
                 let presented = i64::from(usage.sign_count);
-                diesel::update(target.filter(passkeys::sign_count.lt(presented))).set(changes).execute(conn)
+                diesel::update(target.filter(passkeys::sign_count.lt(presented)))
+                    .set(changes)
+                    .execute(conn)
             }
         }
 
@@ -223,7 +238,8 @@ macro_rules! queries {
         }
 
         pub fn purge_ceremonies(conn: &mut Conn, cutoff: DateTime<Utc>) -> QueryResult<usize> {
-            diesel::delete(ceremonies::table.filter(ceremonies::expires_at.lt(cutoff))).execute(conn)
+            diesel::delete(ceremonies::table.filter(ceremonies::expires_at.lt(cutoff)))
+                .execute(conn)
         }
 
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {

@@ -77,7 +77,8 @@ impl PasskeyRow {
             id: PasskeyId(self.id.0),
             user_id: UserId(self.user_id.0),
             name: PasskeyName::fallback(&self.name),
-            credential_id: CredentialId::new(self.credential_id).map_err(|_| corrupt("credential id"))?,
+            credential_id: CredentialId::new(self.credential_id)
+                .map_err(|_| corrupt("credential id"))?,
             verifier: self.verifier,
             sign_count: u32::try_from(self.sign_count).map_err(|_| corrupt("sign count"))?,
             backup_eligible: self.backup_eligible,

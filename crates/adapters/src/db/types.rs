@@ -37,7 +37,9 @@ impl ToSql<Text, Sqlite> for DbUuid {
 }
 
 impl FromSql<Text, Sqlite> for DbUuid {
-    fn from_sql(value: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
         Ok(Self(Uuid::try_parse(&text)?))
     }

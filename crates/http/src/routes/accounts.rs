@@ -25,7 +25,10 @@ pub struct LoginBody {
 }
 
 /// A session body; tokens are never cached.
-pub(crate) fn session_response(mut response: actix_web::HttpResponseBuilder, session: &Session) -> HttpResponse {
+pub(crate) fn session_response(
+    mut response: actix_web::HttpResponseBuilder,
+    session: &Session,
+) -> HttpResponse {
     response
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(SessionBody::from(session))
@@ -35,8 +38,18 @@ pub async fn signup<D: Deps>(
     app: web::Data<App<D>>,
     body: web::Json<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let SignupBody { email, password, display_name } = body.into_inner();
-    let session = app.signup(Signup { email, password, display_name }).await?;
+    let SignupBody {
+        email,
+        password,
+        display_name,
+    } = body.into_inner();
+    let session = app
+        .signup(Signup {
+            email,
+            password,
+            display_name,
+        })
+        .await?;
     Ok(session_response(HttpResponse::Created(), &session))
 }
 
@@ -49,7 +62,11 @@ pub async fn login<D: Deps>(
     Ok(session_response(HttpResponse::Ok(), &session))
 }
 
-pub async fn me<D: Deps>(app: web::Data<App<D>>, auth: Authenticated<D>) -> Result<HttpResponse, ApiError> {
+pub async fn me<D: Deps>(
+    app: web::Data<App<D>>,
+    auth: Authenticated<D>,
+) -> Result<HttpResponse, ApiError> {
     let (user, passkey_count) = app.me(auth.user_id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "user": UserBody::from(&user), "passkeyCount": passkey_count })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "user": UserBody::from(&user), "passkeyCount": passkey_count })))
 }

@@ -16,17 +16,23 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
     move |cfg| {
         cfg.app_data(json_config(body_limit))
             .app_data(web::Data::new(BodyLimit(body_limit)))
-            .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::validation(e.to_string()).into()))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
+            )
             .service(route("/healthz").get(operations::healthz))
             .service(route("/readyz").get(operations::readyz::<D>))
             .service(route("/.well-known/jwks.json").get(operations::jwks::<D>))
             .service(route("/api/auth/signup").post(accounts::signup::<D>))
             .service(route("/api/auth/login").post(accounts::login::<D>))
             .service(route("/api/auth/me").get(accounts::me::<D>))
-            .service(route("/api/auth/passkey/register-options").get(passkeys::register_options::<D>))
+            .service(
+                route("/api/auth/passkey/register-options").get(passkeys::register_options::<D>),
+            )
             .service(route("/api/auth/passkey/register").post(passkeys::register::<D>))
             .service(
-                route("/api/auth/passkey/authenticate-options").post(passkeys::authenticate_options::<D>),
+                route("/api/auth/passkey/authenticate-options")
+                    .post(passkeys::authenticate_options::<D>),
             )
             .service(route("/api/auth/passkey/authenticate").post(passkeys::authenticate::<D>))
             .service(route("/api/auth/passkey/list").get(passkeys::list::<D>))
@@ -43,7 +49,9 @@ pub struct BodyLimit(pub usize);
 
 /// A resource that answers `405 METHOD_NOT_ALLOWED` for methods it lacks.
 fn route(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(|| async { Err::<String, _>(ApiError::MethodNotAllowed) }))
+    web::resource(path).default_service(web::to(|| async {
+        Err::<String, _>(ApiError::MethodNotAllowed)
+    }))
 }
 
 /// `404 NOT_FOUND` for a path no route matches.
@@ -52,15 +60,22 @@ pub async fn not_found() -> Result<String, ApiError> {
 }
 
 fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(limit).error_handler(move |error, _: &HttpRequest| {
-        let answer = match &error {
-            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                ApiError::PayloadTooLarge { limit }
-            }
-            JsonPayloadError::ContentType => ApiError::validation("Content-Type must be application/json"),
-            JsonPayloadError::Deserialize(e) => ApiError::validation(format!("invalid body: {e}")),
-            other => ApiError::validation(format!("unreadable body: {other}")),
-        };
-        answer.into()
-    })
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |error, _: &HttpRequest| {
+            let answer = match &error {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::PayloadTooLarge { limit }
+                }
+                JsonPayloadError::ContentType => {
+                    ApiError::validation("Content-Type must be application/json")
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::validation(format!("invalid body: {e}"))
+                }
+                other => ApiError::validation(format!("unreadable body: {other}")),
+            };
+            answer.into()
+        })
 }

@@ -18,5 +18,7 @@ pub async fn readyz<D: Deps>(app: web::Data<App<D>>) -> Result<HttpResponse, Api
 }
 
 pub async fn jwks<D: Deps>(app: web::Data<App<D>>) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(app.jwks())
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(app.jwks())
 }

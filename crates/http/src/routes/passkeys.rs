@@ -53,7 +53,12 @@ pub async fn register<D: Deps>(
 ) -> Result<HttpResponse, ApiError> {
     let handle = ceremonies.handle(Slot::Registration);
     let passkey = app
-        .finish_registration(auth.user_id, handle.as_ref(), body.name.as_deref(), &body.credential)
+        .finish_registration(
+            auth.user_id,
+            handle.as_ref(),
+            body.name.as_deref(),
+            &body.credential,
+        )
         .await?;
     Ok(HttpResponse::Created().json(json!({ "passkey": PasskeyBody::from(&passkey) })))
 }
@@ -73,7 +78,8 @@ pub async fn authenticate_options<D: Deps>(
     let body: AuthenticateOptionsBody = if body.iter().all(u8::is_ascii_whitespace) {
         AuthenticateOptionsBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::validation(format!("invalid body: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::validation(format!("invalid body: {e}")))?
     };
     let (handle, options) = app.start_authentication(body.email.as_deref()).await?;
     ceremonies.remember(Slot::Authentication, &handle)?;
@@ -86,11 +92,16 @@ pub async fn authenticate<D: Deps>(
     body: web::Json<AuthenticateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let handle = ceremonies.handle(Slot::Authentication);
-    let session = app.finish_authentication(handle.as_ref(), &body.credential).await?;
+    let session = app
+        .finish_authentication(handle.as_ref(), &body.credential)
+        .await?;
     Ok(session_response(HttpResponse::Ok(), &session))
 }
 
-pub async fn list<D: Deps>(app: web::Data<App<D>>, auth: Authenticated<D>) -> Result<HttpResponse, ApiError> {
+pub async fn list<D: Deps>(
+    app: web::Data<App<D>>,
+    auth: Authenticated<D>,
+) -> Result<HttpResponse, ApiError> {
     let list = app.list_passkeys(auth.user_id).await?;
     let passkeys: Vec<PasskeyBody> = list.passkeys.iter().map(PasskeyBody::from).collect();
     Ok(HttpResponse::Ok().json(json!({

@@ -1,6 +1,12 @@
 //! The whole service on a random port against a real, fresh database, and
 //! clients that do real ceremonies with a software authenticator.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -73,7 +79,8 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         Backend::Sqlite => TestDatabase::sqlite(),
         Backend::Postgres => TestDatabase::postgres()?,
     };
-    let data_dir = std::env::temp_dir().join(format!("monetro-keys-{}", uuid::Uuid::new_v4().simple()));
+    let data_dir =
+        std::env::temp_dir().join(format!("monetro-keys-{}", uuid::Uuid::new_v4().simple()));
     Some(spawn_instance(Arc::new(db), Arc::new(TempDir(data_dir)), tweak).await)
 }
 
@@ -87,7 +94,11 @@ pub async fn spawn_peer(of: &TestApp) -> TestApp {
     .await
 }
 
-async fn spawn_instance(db: Arc<TestDatabase>, data_dir: Arc<TempDir>, tweak: impl FnOnce(&mut Config)) -> TestApp {
+async fn spawn_instance(
+    db: Arc<TestDatabase>,
+    data_dir: Arc<TempDir>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let origin = format!("http://localhost:{port}");
@@ -100,9 +111,17 @@ async fn spawn_instance(db: Arc<TestDatabase>, data_dir: Arc<TempDir>, tweak: im
     config.argon2.max_parallel = 2;
     tweak(&mut config);
     let origin = config.webauthn.origins[0].clone();
-    let app = Application::build_with_listener(config.clone(), listener).await.unwrap();
+    let app = Application::build_with_listener(config.clone(), listener)
+        .await
+        .unwrap();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base: format!("http://127.0.0.1:{port}"), origin, db, data_dir, config }
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        origin,
+        db,
+        data_dir,
+        config,
+    }
 }
 
 /// A response's status and JSON body (`Null` when there is none).
@@ -119,8 +138,17 @@ impl Answer {
 
     /// Asserts a contract error: status, code, and the JSON shape.
     pub fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!((self.status.as_u16(), self.code()), (status, code), "body: {}", self.body);
-        assert!(self.body["error"]["message"].is_string(), "no message: {}", self.body);
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "body: {}",
+            self.body
+        );
+        assert!(
+            self.body["error"]["message"].is_string(),
+            "no message: {}",
+            self.body
+        );
     }
 }
 
@@ -136,7 +164,10 @@ impl Client {
     pub fn new(app: &TestApp) -> Self {
         Self {
             app: app.clone(),
-            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
             token: None,
             authenticator: SoftAuthenticator::new(),
         }
@@ -145,11 +176,17 @@ impl Client {
     /// The same person in another browser tab or host: same token, same
     /// authenticator, its own cookie jar, talking to `app`.
     pub fn elsewhere(&self, app: &TestApp) -> Self {
-        Self { token: self.token.clone(), authenticator: self.authenticator.clone(), ..Self::new(app) }
+        Self {
+            token: self.token.clone(),
+            authenticator: self.authenticator.clone(),
+            ..Self::new(app)
+        }
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Answer {
-        let mut request = self.http.request(method, format!("{}{path}", self.app.base));
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.app.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -188,8 +225,15 @@ impl Client {
     pub async fn register_with(&mut self, name: Option<&str>, tweaks: &Tweaks) -> Answer {
         let options = self.registration_options().await;
         let origin = self.app.origin.clone();
-        let credential = self.authenticator.register_with(&options, &origin, tweaks).unwrap();
-        self.post("/api/auth/passkey/register", json!({ "name": name, "credential": credential })).await
+        let credential = self
+            .authenticator
+            .register_with(&options, &origin, tweaks)
+            .unwrap();
+        self.post(
+            "/api/auth/passkey/register",
+            json!({ "name": name, "credential": credential }),
+        )
+        .await
     }
 
     /// Registers a passkey and returns it as the service describes it.
@@ -200,7 +244,9 @@ impl Client {
     }
 
     pub async fn sign_in_options(&self, body: Value) -> Value {
-        let answer = self.post("/api/auth/passkey/authenticate-options", body).await;
+        let answer = self
+            .post("/api/auth/passkey/authenticate-options", body)
+            .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         answer.body["publicKey"].clone()
     }
@@ -210,9 +256,16 @@ impl Client {
     pub async fn sign_in_with(&mut self, options_body: Value, tweaks: &Tweaks) -> (Answer, Value) {
         let options = self.sign_in_options(options_body).await;
         let origin = self.app.origin.clone();
-        let credential = self.authenticator.authenticate_with(&options, &origin, tweaks).unwrap();
+        let credential = self
+            .authenticator
+            .authenticate_with(&options, &origin, tweaks)
+            .unwrap();
         let body = json!({ "credential": credential });
-        (self.post("/api/auth/passkey/authenticate", body.clone()).await, body)
+        (
+            self.post("/api/auth/passkey/authenticate", body.clone())
+                .await,
+            body,
+        )
     }
 
     pub async fn sign_in(&mut self) -> Answer {
@@ -227,7 +280,13 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON ({status}): {:?}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!("not JSON ({status}): {:?}", String::from_utf8_lossy(&bytes))
+        })
     };
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }

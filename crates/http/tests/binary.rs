@@ -1,0 +1,168 @@
+//! The `monetro` binary as an operator runs it: configured only through the
+//! environment names API.md documents, with no setup, stopped by SIGTERM.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TempDir;
+use serde_json::{Value, json};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn monetro(dir: &TempDir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_monetro"));
+    command
+        .current_dir(&dir.0)
+        .env_remove("DATABASE_URL")
+        .env_remove("MONETRO_ENV")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn temp_dir() -> TempDir {
+    let dir = std::env::temp_dir().join(format!("monetro-bin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+async fn wait_until_healthy(base: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = reqwest::get(format!("{base}/healthz")).await
+            && response.status() == 200
+        {
+            return;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the service exited");
+        assert!(Instant::now() < deadline, "the service did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn runs_with_no_setup_on_the_contract_environment_names_and_stops_on_sigterm() {
+    let dir = temp_dir();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{port}"))
+        .env("MONETRO_RP_ID", "localhost")
+        .env(
+            "MONETRO_RP_ORIGINS",
+            format!("http://localhost:{port}, https://app.localhost"),
+        )
+        .env("MONETRO_RP_NAME", "Monetro Test")
+        .env("MONETRO_TOKEN_TTL", "60")
+        .env("MONETRO_CEREMONY_TTL", "30")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_healthy(&base, &mut child).await;
+
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let signup: Value = http
+        .post(format!("{base}/api/auth/signup"))
+        .json(&json!({ "email": "ann@example.com", "password": "correct horse" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signup["expiresIn"], 60);
+    let options: Value = http
+        .get(format!("{base}/api/auth/passkey/register-options"))
+        .bearer_auth(signup["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(options["publicKey"]["rp"]["name"], "Monetro Test");
+    assert_eq!(options["publicKey"]["timeout"], 30_000);
+    // The embedded default store and generated keys live under ./data.
+    for file in ["monetro.db", "jwt-signing-key.pem", "session-key"] {
+        assert!(
+            dir.0.join("data").join(file).exists(),
+            "data/{file} missing"
+        );
+    }
+
+    let healthcheck = monetro(&dir)
+        .arg("healthcheck")
+        .env("MONETRO_BIND", format!("127.0.0.1:{port}"))
+        .status()
+        .unwrap();
+    assert!(healthcheck.success(), "the container health check failed");
+
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM did not stop the service"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn migrate_subcommand_prepares_a_database_and_exits() {
+    let dir = temp_dir();
+    let status = monetro(&dir)
+        .arg("migrate")
+        .env("DATABASE_URL", "sqlite://store/m.db")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(dir.0.join("store/m.db").exists());
+}
+
+#[test]
+fn an_origin_outside_the_rp_id_is_refused_at_start() {
+    let dir = temp_dir();
+    let output = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("MONETRO_RP_ID", "monetro.example")
+        .env("MONETRO_RP_ORIGINS", "https://evil.example")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("https://evil.example"), "{stderr}");
+}
+
+#[test]
+fn generate_key_prints_a_pkcs8_key() {
+    let dir = temp_dir();
+    let output = monetro(&dir).arg("generate-key").output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("-----BEGIN PRIVATE KEY-----"));
+}

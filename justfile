@@ -1,0 +1,42 @@
+# Monetro passkey service: `just` lists the recipes.
+
+default:
+    @just --list
+
+# Run the service on the embedded SQLite store (no setup).
+run:
+    cargo run --release
+
+# Run every test (PostgreSQL tests skip with a message when no server answers).
+test:
+    cargo test --workspace
+
+# Format check and clippy, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Apply database migrations to DATABASE_URL and exit.
+migrate:
+    cargo run --release -- migrate
+
+# Run against the local PostgreSQL (creates the database if needed).
+run-postgres:
+    psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'monetro'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE monetro"
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/monetro cargo run --release
+
+# Start PostgreSQL and the service with Docker Compose.
+up:
+    docker compose up --build -d
+
+# Stop the Compose stack.
+down:
+    docker compose down
+
+# The CI script, locally.
+ci:
+    bash .ci/run
