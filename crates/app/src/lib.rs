@@ -99,28 +99,95 @@ impl<D: Deps> App<D> {
 pub struct InvalidSettings(String);
 
 fn build_relying_party(settings: &Settings) -> Result<Webauthn, InvalidSettings> {
-    let invalid = InvalidSettings;
-    let (first, others) = settings
+    for origin in &settings.origins {
+        check_origin(&settings.rp_id, origin).map_err(InvalidSettings)?;
+    }
+    // webauthn-rs wants a web origin first; native app origins are appended.
+    let first = settings
         .origins
-        .split_first()
-        .ok_or_else(|| invalid("no allowed origin".into()))?;
+        .iter()
+        .find(|o| matches!(o.scheme(), "https" | "http"))
+        .ok_or_else(|| InvalidSettings("at least one https:// origin is needed".into()))?;
     let mut builder = WebauthnBuilder::new(&settings.rp_id, first)
-        .map_err(|_| {
-            invalid(format!(
-                "origin {first} is not {} or under it",
-                settings.rp_id
-            ))
-        })?
+        .map_err(|e| InvalidSettings(e.to_string()))?
         .rp_name(&settings.rp_name)
         .timeout(settings.ceremony_ttl)
         .allow_subdomains(settings.allow_subdomains);
-    for origin in others {
+    for origin in settings.origins.iter().filter(|o| *o != first) {
         builder = builder.append_allowed_origin(origin);
     }
-    builder.build().map_err(|e| invalid(e.to_string()))
+    builder.build().map_err(|e| InvalidSettings(e.to_string()))
+}
+
+/// An allowed origin must be one a browser (or native app) will really
+/// report for this RP ID; otherwise every ceremony would fail later with a
+/// less helpful error.
+fn check_origin(rp_id: &str, origin: &url::Url) -> Result<(), String> {
+    match origin.scheme() {
+        "https" | "http" => {
+            let host = origin.host_str().unwrap_or_default();
+            let under_rp_id = host == rp_id || host.ends_with(&format!(".{rp_id}"));
+            if !under_rp_id {
+                return Err(format!("origin {origin} is not {rp_id} or under it"));
+            }
+            let localhost = host == "localhost" || host.ends_with(".localhost");
+            if origin.scheme() == "http" && !localhost {
+                return Err(format!(
+                    "origin {origin} uses plain http: browsers allow WebAuthn over http only on \
+                     localhost; use https (behind a proxy, configure the public https origin)"
+                ));
+            }
+            if !matches!(origin.path(), "" | "/") || origin.query().is_some() {
+                return Err(format!(
+                    "origin {origin} has a path: an origin is scheme://host[:port]"
+                ));
+            }
+            Ok(())
+        }
+        "android" if origin.as_str().starts_with("android:apk-key-hash:") => Ok(()),
+        _ => Err(format!(
+            "origin {origin} is neither a web origin nor an android:apk-key-hash: app origin"
+        )),
+    }
 }
 
 #[cfg(test)]
 mod ceremony_tests;
 #[cfg(test)]
 mod testing;
+
+#[cfg(test)]
+mod settings_tests {
+    use super::check_origin;
+
+    fn check(rp_id: &str, origin: &str) -> Result<(), String> {
+        check_origin(rp_id, &origin.parse().unwrap())
+    }
+
+    #[test]
+    fn accepts_origins_on_or_under_the_rp_id() {
+        assert!(check("monetro.example", "https://monetro.example").is_ok());
+        assert!(check("monetro.example", "https://app.monetro.example:8443").is_ok());
+        assert!(check("localhost", "http://localhost:8080").is_ok());
+        assert!(
+            check(
+                "monetro.example",
+                "android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn refuses_origins_that_would_fail_every_ceremony() {
+        assert!(check("monetro.example", "https://evil.example").is_err());
+        assert!(check("monetro.example", "https://notmonetro.example").is_err());
+        assert!(
+            check("monetro.example", "http://monetro.example")
+                .unwrap_err()
+                .contains("plain http")
+        );
+        assert!(check("monetro.example", "https://monetro.example/app").is_err());
+        assert!(check("monetro.example", "ftp://monetro.example").is_err());
+    }
+}

@@ -30,6 +30,7 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub secrets: SecretsConfig,
     pub argon2: Argon2Config,
+    pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
 }
 
@@ -40,6 +41,10 @@ pub struct ServerConfig {
     pub workers: usize,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// Origins of browser apps allowed to call the API cross-origin.
+    pub cors_origins: Vec<String>,
+    /// Proxies (addresses or CIDRs) whose forwarding headers are believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +62,8 @@ pub struct WebauthnConfig {
     pub rp_name: String,
     pub origins: Vec<String>,
     pub allow_subdomains: bool,
+    /// Served at `/.well-known/webauthn` (WebAuthn Related Origin Requests).
+    pub related_origins: Vec<String>,
     pub ceremony_ttl_secs: u64,
     pub ceremony_grace_secs: u64,
 }
@@ -83,6 +90,17 @@ pub struct SecretsConfig {
 #[serde(deny_unknown_fields)]
 pub struct Argon2Config {
     pub max_parallel: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Off for benchmarks and load tests.
+    pub enabled: bool,
+    pub per_ip_per_minute: u32,
+    pub per_ip_burst: u32,
+    pub per_account_per_minute: u32,
+    pub per_account_burst: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +134,9 @@ impl Config {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("webauthn.origins")
+                .with_list_parse_key("webauthn.related_origins")
+                .with_list_parse_key("server.cors_origins")
+                .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("tokens.retired_key_files")
                 .try_parsing(true),
         );

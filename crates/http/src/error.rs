@@ -22,6 +22,8 @@ pub enum ApiError {
     NotFound,
     #[error("Method not allowed on this route")]
     MethodNotAllowed,
+    #[error("Too many attempts; try again later")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 impl ApiError {
@@ -35,6 +37,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::RateLimited { .. } => "RATE_LIMITED",
         }
     }
 }
@@ -63,6 +66,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -96,6 +100,9 @@ impl ResponseError for ApiError {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
             ));
+        }
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(json!({ "error": Value::Object(body) }))

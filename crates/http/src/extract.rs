@@ -3,6 +3,7 @@
 
 use std::future::{Ready, ready};
 use std::marker::PhantomData;
+use std::net::IpAddr;
 
 use actix_session::{Session, SessionExt as _};
 use actix_web::dev::Payload;
@@ -11,7 +12,9 @@ use actix_web::{FromRequest, HttpRequest, web};
 use monetro_app::{App, CeremonyHandle, Deps};
 use monetro_domain::{Error, UserId};
 
+use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
+use crate::limits::RateLimits;
 
 /// A request with a valid bearer token. Listed before the body in a
 /// handler's arguments, so a bad token is reported before a bad body.
@@ -93,5 +96,36 @@ impl Ceremonies {
             .ok()
             .flatten()
             .map(CeremonyHandle)
+    }
+}
+
+/// A request the per-address rate limit let through (the address resolved
+/// through trusted proxies only). Listed first in a handler's arguments, so
+/// a flood is turned away before any other work.
+pub struct Admitted;
+
+impl FromRequest for Admitted {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let client = client_ip(req);
+        let admitted = match req.app_data::<web::Data<RateLimits>>() {
+            Some(limits) => limits.check_ip(client),
+            None => Ok(()),
+        };
+        ready(admitted.map(|()| Self))
+    }
+}
+
+/// The client address of a request.
+pub fn client_ip(req: &HttpRequest) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    match req.app_data::<web::Data<TrustedProxies>>() {
+        Some(proxies) => proxies.client_ip(peer, header("forwarded"), header("x-forwarded-for")),
+        None => peer,
     }
 }

@@ -3,12 +3,15 @@
 //! Handlers parse requests, call the use cases of `monetro-app` and map
 //! their errors to the contract's JSON answers; nothing else happens here.
 
+mod client_ip;
 pub mod config;
 mod dto;
 mod error;
 mod extract;
+mod limits;
 mod routes;
 mod secrets;
+mod security;
 pub mod startup;
 pub mod telemetry;
 

@@ -16,9 +16,12 @@ use monetro_app::{App, Deps, Settings};
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
-use crate::routes;
-use crate::secrets;
+use crate::limits::RateLimits;
+use crate::routes::{self, RelatedOrigins};
+use crate::telemetry::RequestSpan;
+use crate::{secrets, security};
 
 /// The production ports.
 pub struct ServiceDeps;
@@ -34,8 +37,8 @@ impl Deps for ServiceDeps {
 /// Name of the cookie that carries the ceremony handles.
 pub const CEREMONY_COOKIE: &str = "monetro_ceremony";
 
-/// How often expired ceremonies are deleted.
-const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often expired ceremonies and idle rate-limit state are dropped.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A built service, listening, not yet serving.
 pub struct Application {
@@ -73,7 +76,19 @@ impl Application {
         let app =
             App::<ServiceDeps>::new(store.clone(), store, tokens, hasher, SystemClock, settings)?;
         let app = web::Data::new(app);
-        spawn_ceremony_purge(app.clone());
+        let limits = web::Data::new(RateLimits::new(&config.rate_limit));
+        spawn_housekeeping(app.clone(), limits.clone());
+        let proxies = web::Data::new(
+            TrustedProxies::parse(&config.server.trusted_proxies).map_err(anyhow::Error::msg)?,
+        );
+        let related_origins =
+            web::Data::new(RelatedOrigins(config.webauthn.related_origins.clone()));
+        let https = config
+            .webauthn
+            .origins
+            .iter()
+            .all(|o| o.starts_with("https://"));
+        let cors_origins = config.server.cors_origins.clone();
 
         let session_key = Key::from(&keys.session_key);
         let secure_cookie = !config
@@ -100,8 +115,13 @@ impl Application {
                     .build();
             actix_web::App::new()
                 .app_data(app.clone())
+                .app_data(limits.clone())
+                .app_data(proxies.clone())
+                .app_data(related_origins.clone())
                 .wrap(sessions)
-                .wrap(TracingLogger::default())
+                .wrap(security::cors(&cors_origins))
+                .wrap(security::default_headers(https))
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(routes::configure::<ServiceDeps>(body_limit))
                 .default_service(web::to(routes::not_found))
         })
@@ -162,11 +182,12 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
     })
 }
 
-fn spawn_ceremony_purge<D: Deps>(app: web::Data<App<D>>) {
+fn spawn_housekeeping<D: Deps>(app: web::Data<App<D>>, limits: web::Data<RateLimits>) {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+        let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
         loop {
             ticks.tick().await;
+            limits.forget_idle();
             match app.purge_expired_ceremonies().await {
                 Ok(0) => {}
                 Ok(purged) => tracing::debug!(purged, "expired ceremonies deleted"),

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::dto::{SessionBody, UserBody};
 use crate::error::ApiError;
-use crate::extract::Authenticated;
+use crate::extract::{Admitted, Authenticated};
+use crate::limits::RateLimits;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,6 +36,7 @@ pub(crate) fn session_response(
 }
 
 pub async fn signup<D: Deps>(
+    _admitted: Admitted,
     app: web::Data<App<D>>,
     body: web::Json<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -54,10 +56,13 @@ pub async fn signup<D: Deps>(
 }
 
 pub async fn login<D: Deps>(
+    _admitted: Admitted,
     app: web::Data<App<D>>,
+    limits: web::Data<RateLimits>,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginBody { email, password } = body.into_inner();
+    limits.check_account(&email)?;
     let session = app.login(&email, password).await?;
     Ok(session_response(HttpResponse::Ok(), &session))
 }

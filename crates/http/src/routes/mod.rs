@@ -5,6 +5,8 @@ mod accounts;
 mod operations;
 mod passkeys;
 
+pub use operations::RelatedOrigins;
+
 use actix_web::error::JsonPayloadError;
 use actix_web::{HttpRequest, Resource, web};
 use monetro_app::Deps;
@@ -23,6 +25,7 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
             .service(route("/healthz").get(operations::healthz))
             .service(route("/readyz").get(operations::readyz::<D>))
             .service(route("/.well-known/jwks.json").get(operations::jwks::<D>))
+            .service(route("/.well-known/webauthn").get(operations::related_origins))
             .service(route("/api/auth/signup").post(accounts::signup::<D>))
             .service(route("/api/auth/login").post(accounts::login::<D>))
             .service(route("/api/auth/me").get(accounts::me::<D>))

@@ -22,3 +22,14 @@ pub async fn jwks<D: Deps>(app: web::Data<App<D>>) -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(app.jwks())
 }
+
+/// WebAuthn Related Origin Requests: the other sites allowed to use this
+/// RP ID (from configuration).
+pub async fn related_origins(origins: web::Data<RelatedOrigins>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .json(json!({ "origins": origins.0 }))
+}
+
+/// The origins served at `/.well-known/webauthn`.
+pub struct RelatedOrigins(pub Vec<String>);

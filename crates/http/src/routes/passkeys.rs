@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::dto::PasskeyBody;
 use crate::error::ApiError;
-use crate::extract::{Authenticated, Ceremonies, Slot};
+use crate::extract::{Admitted, Authenticated, Ceremonies, Slot};
+use crate::limits::RateLimits;
 use crate::routes::BodyLimit;
 use crate::routes::accounts::session_response;
 
@@ -65,7 +66,9 @@ pub async fn register<D: Deps>(
 
 /// The body is optional: none, `{}` and `{"email": …}` are all accepted.
 pub async fn authenticate_options<D: Deps>(
+    _admitted: Admitted,
     app: web::Data<App<D>>,
+    limits: web::Data<RateLimits>,
     ceremonies: Ceremonies,
     limit: web::Data<BodyLimit>,
     payload: web::Payload,
@@ -81,12 +84,16 @@ pub async fn authenticate_options<D: Deps>(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::validation(format!("invalid body: {e}")))?
     };
+    if let Some(email) = &body.email {
+        limits.check_account(email)?;
+    }
     let (handle, options) = app.start_authentication(body.email.as_deref()).await?;
     ceremonies.remember(Slot::Authentication, &handle)?;
     Ok(HttpResponse::Ok().json(json!({ "publicKey": options })))
 }
 
 pub async fn authenticate<D: Deps>(
+    _admitted: Admitted,
     app: web::Data<App<D>>,
     ceremonies: Ceremonies,
     body: web::Json<AuthenticateBody>,
