@@ -79,6 +79,11 @@ impl<D: Deps> App<D> {
         self.store.ping().await.map_err(Error::from)
     }
 
+    /// The store's connection pool, for metrics.
+    pub fn pool_stats(&self) -> monetro_ports::PoolStats {
+        self.store.pool_stats()
+    }
+
     /// The JSON Web Key Set that verifies this service's tokens.
     pub fn jwks(&self) -> serde_json::Value {
         self.tokens.jwks()

@@ -9,6 +9,7 @@ mod dto;
 mod error;
 mod extract;
 mod limits;
+mod metrics;
 mod routes;
 mod secrets;
 mod security;

@@ -2,13 +2,13 @@
 //! the HTTP tests build the service the same way.
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
 use monetro_adapters::{Argon2Hasher, DbSettings, DbStore, JwtIssuer, SystemClock, TokenSettings};
@@ -19,6 +19,7 @@ use url::Url;
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::limits::RateLimits;
+use crate::metrics::Metrics;
 use crate::routes::{self, RelatedOrigins};
 use crate::telemetry::RequestSpan;
 use crate::{secrets, security};
@@ -89,6 +90,7 @@ impl Application {
             .iter()
             .all(|o| o.starts_with("https://"));
         let cors_origins = config.server.cors_origins.clone();
+        let metrics = web::Data::new(Metrics::new().context("metrics registry")?);
 
         let session_key = Key::from(&keys.session_key);
         let secure_cookie = !config
@@ -118,9 +120,11 @@ impl Application {
                 .app_data(limits.clone())
                 .app_data(proxies.clone())
                 .app_data(related_origins.clone())
+                .app_data(metrics.clone())
                 .wrap(sessions)
                 .wrap(security::cors(&cors_origins))
                 .wrap(security::default_headers(https))
+                .wrap_fn(observe_request)
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(routes::configure::<ServiceDeps>(body_limit))
                 .default_service(web::to(routes::not_found))
@@ -195,4 +199,34 @@ fn spawn_housekeeping<D: Deps>(app: web::Data<App<D>>, limits: web::Data<RateLim
             }
         }
     });
+}
+
+/// Counts every request and its latency by matched route (unmatched paths
+/// share one label, so scanners cannot grow the label set).
+fn observe_request<S, B>(
+    request: ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let response = service.call(request);
+    async move {
+        let response = response.await?;
+        if let Some(metrics) = metrics {
+            metrics.observe_request(
+                &method,
+                &route,
+                response.status().as_u16(),
+                started.elapsed(),
+            );
+        }
+        Ok(response)
+    }
 }

@@ -201,3 +201,37 @@ async fn forwarded_addresses_count_only_behind_trusted_proxies() {
         .await
         .assert_error(429, "RATE_LIMITED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_ceremonies_and_the_pool() {
+    let app = spawn_with(Backend::Sqlite, |_| {}).await.unwrap();
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    ann.register().await;
+    assert_eq!(ann.sign_in().await.status, 200);
+    ann.post(
+        "/api/auth/passkey/authenticate",
+        json!({ "credential": {} }),
+    )
+    .await;
+    ann.get("/wp-admin/install.php").await;
+
+    let response = reqwest::get(format!("{}/metrics", app.base)).await.unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"monetro_ceremonies_total{ceremony="registration",code="",result="success"} 1"#,
+        r#"monetro_ceremonies_total{ceremony="authentication",code="",result="success"} 1"#,
+        r#"monetro_http_requests_total{method="POST",route="/api/auth/passkey/authenticate",status="200"} 1"#,
+        r#"monetro_http_requests_total{method="POST",route="/api/auth/passkey/authenticate",status="400"} 1"#,
+        r#"monetro_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        r#"monetro_db_pool_connections{state="max"} 4"#,
+        r#"monetro_http_request_duration_seconds_count{method="POST",route="/api/auth/signup"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}

@@ -15,7 +15,7 @@ pub use ceremony::{Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore};
 pub use clock::Clock;
 pub use error::StoreError;
 pub use hasher::PasswordHasher;
-pub use repositories::{CredentialRepository, Readiness, StoredUser, UserRepository};
+pub use repositories::{CredentialRepository, PoolStats, Readiness, StoredUser, UserRepository};
 pub use tokens::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 
 #[cfg(feature = "contract")]

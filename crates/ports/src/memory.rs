@@ -14,8 +14,8 @@ use monetro_domain::{
 
 use crate::{
     Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock, CredentialRepository,
-    IssuedToken, PasswordHasher, Readiness, StoreError, StoredUser, TokenError, TokenIssuer,
-    UserRepository, VerifiedToken,
+    IssuedToken, PasswordHasher, PoolStats, Readiness, StoreError, StoredUser, TokenError,
+    TokenIssuer, UserRepository, VerifiedToken,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -186,6 +186,10 @@ impl CredentialRepository for MemoryStore {
 impl Readiness for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.tables().map(drop)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
     }
 }
 

@@ -87,4 +87,16 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
 /// Whether the backing store answers, for `/readyz`.
 pub trait Readiness: Clone + Send + Sync + 'static {
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The connection pool right now, for metrics (no I/O).
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// Connection pool figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open (idle or lent out).
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }

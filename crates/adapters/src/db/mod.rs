@@ -24,8 +24,8 @@ use monetro_domain::{
     UserHandle, UserId,
 };
 use monetro_ports::{
-    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Readiness,
-    StoreError, StoredUser, UserRepository,
+    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, PoolStats,
+    Readiness, StoreError, StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -355,5 +355,17 @@ impl ChallengeStore for DbStore {
 impl Readiness for DbStore {
     async fn ping(&self) -> Result<(), StoreError> {
         on_backend!(self, None, ping()).map(drop)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let (state, max) = match &self.pools {
+            Pools::Postgres(pool) => (pool.state(), pool.max_size()),
+            Pools::Sqlite(pool) => (pool.state(), pool.max_size()),
+        };
+        PoolStats {
+            open: state.connections,
+            idle: state.idle_connections,
+            max,
+        }
     }
 }

@@ -26,6 +26,7 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
             .service(route("/readyz").get(operations::readyz::<D>))
             .service(route("/.well-known/jwks.json").get(operations::jwks::<D>))
             .service(route("/.well-known/webauthn").get(operations::related_origins))
+            .service(route("/metrics").get(operations::metrics::<D>))
             .service(route("/api/auth/signup").post(accounts::signup::<D>))
             .service(route("/api/auth/login").post(accounts::login::<D>))
             .service(route("/api/auth/me").get(accounts::me::<D>))

@@ -5,6 +5,7 @@ use monetro_app::{App, Deps};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// 200 while the process runs.
 pub async fn healthz() -> HttpResponse {
@@ -33,3 +34,10 @@ pub async fn related_origins(origins: web::Data<RelatedOrigins>) -> HttpResponse
 
 /// The origins served at `/.well-known/webauthn`.
 pub struct RelatedOrigins(pub Vec<String>);
+
+/// Prometheus text exposition.
+pub async fn metrics<D: Deps>(app: web::Data<App<D>>, metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render(app.pool_stats()))
+}

@@ -11,6 +11,7 @@ use crate::dto::PasskeyBody;
 use crate::error::ApiError;
 use crate::extract::{Admitted, Authenticated, Ceremonies, Slot};
 use crate::limits::RateLimits;
+use crate::metrics::{Ceremony, Metrics};
 use crate::routes::BodyLimit;
 use crate::routes::accounts::session_response;
 
@@ -50,17 +51,20 @@ pub async fn register<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
     ceremonies: Ceremonies,
+    metrics: web::Data<Metrics>,
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let handle = ceremonies.handle(Slot::Registration);
-    let passkey = app
+    let outcome = app
         .finish_registration(
             auth.user_id,
             handle.as_ref(),
             body.name.as_deref(),
             &body.credential,
         )
-        .await?;
+        .await;
+    metrics.observe_ceremony(Ceremony::Registration, &outcome);
+    let passkey = outcome?;
     Ok(HttpResponse::Created().json(json!({ "passkey": PasskeyBody::from(&passkey) })))
 }
 
@@ -96,12 +100,15 @@ pub async fn authenticate<D: Deps>(
     _admitted: Admitted,
     app: web::Data<App<D>>,
     ceremonies: Ceremonies,
+    metrics: web::Data<Metrics>,
     body: web::Json<AuthenticateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let handle = ceremonies.handle(Slot::Authentication);
-    let session = app
+    let outcome = app
         .finish_authentication(handle.as_ref(), &body.credential)
-        .await?;
+        .await;
+    metrics.observe_ceremony(Ceremony::Authentication, &outcome);
+    let session = outcome?;
     Ok(session_response(HttpResponse::Ok(), &session))
 }
 
