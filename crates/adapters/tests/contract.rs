@@ -36,6 +36,7 @@ async fn whole_contract(make: impl Fn() -> Option<TestDatabase>) {
     let store = migrated(&db).await;
     contract::readiness(store.clone()).await;
     contract::user_repository(store.clone()).await;
+    contract::audit_log(store.clone()).await;
     // The credential and ceremony suites need their own users.
     let Some(fresh) = make() else { return };
     let store = migrated(&fresh).await;

@@ -1,6 +1,9 @@
 //! Accounts: sign-up, password login, bearer tokens.
 
-use monetro_domain::{DisplayName, Email, Error, NewUser, Password, User, UserHandle, UserId};
+use monetro_domain::{
+    AuditKind, DisplayName, Email, Error, NewUser, Password, RequestOrigin, User, UserHandle,
+    UserId,
+};
 use monetro_ports::{
     Clock, CredentialRepository, IssuedToken, PasswordHasher, TokenError, TokenIssuer,
     UserRepository, VerifiedToken,
@@ -27,7 +30,7 @@ pub struct Session {
 pub(crate) const AMR_PASSWORD: &[&str] = &["pwd"];
 
 impl<D: Deps> App<D> {
-    pub async fn signup(&self, request: Signup) -> Result<Session, Error> {
+    pub async fn signup(&self, request: Signup, origin: &RequestOrigin) -> Result<Session, Error> {
         let email = Email::parse(&request.email)?;
         let password = Password::new(request.password)?;
         let display_name = match request.display_name {
@@ -49,21 +52,48 @@ impl<D: Deps> App<D> {
             })
             .await?;
         tracing::info!(user = %user.id, "account created");
+        self.audit(user.id, AuditKind::AccountCreated, None, None, origin)
+            .await;
         self.session(user, AMR_PASSWORD)
     }
 
     /// The same answer, after the same work, for an unknown email and a
     /// wrong password.
-    pub async fn login(&self, email: &str, password: String) -> Result<Session, Error> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        origin: &RequestOrigin,
+    ) -> Result<Session, Error> {
         let password = Password::attempt(password)?;
         let email = Email::parse(email)?;
         let account = self.store.find_user_by_email(&email).await?;
         let phc = account.as_ref().and_then(|a| a.password_hash.clone());
         let matches = self.hasher.verify(password, phc).await?;
-        match account {
-            Some(account) if matches => self.session(account.user, AMR_PASSWORD),
-            _ => Err(Error::InvalidCredentials),
+        let Some(account) = account else {
+            return Err(Error::InvalidCredentials);
+        };
+        if !matches {
+            let code = Some(Error::InvalidCredentials.code());
+            self.audit(
+                account.user.id,
+                AuditKind::PasswordLoginFailed,
+                code,
+                None,
+                origin,
+            )
+            .await;
+            return Err(Error::InvalidCredentials);
         }
+        self.audit(
+            account.user.id,
+            AuditKind::PasswordLogin,
+            None,
+            None,
+            origin,
+        )
+        .await;
+        self.session(account.user, AMR_PASSWORD)
     }
 
     /// Checks a bearer token's signature, issuer, audience and expiry.
@@ -104,7 +134,7 @@ impl<D: Deps> App<D> {
 #[cfg(test)]
 mod tests {
     use crate::testing::{TestApp, signup};
-    use monetro_domain::Error;
+    use monetro_domain::{Error, RequestOrigin};
 
     #[tokio::test]
     async fn signup_then_login_issue_tokens_for_the_same_user() {
@@ -113,7 +143,11 @@ mod tests {
         assert_eq!(session.user.email.as_str(), "ann@example.com");
         let login = t
             .app
-            .login(" ann@example.com ", "correct horse".into())
+            .login(
+                " ann@example.com ",
+                "correct horse".into(),
+                &RequestOrigin::default(),
+            )
             .await
             .unwrap();
         assert_eq!(login.user.id, session.user.id);
@@ -128,11 +162,14 @@ mod tests {
         signup(&t.app, "ann@example.com").await;
         let again = t
             .app
-            .signup(crate::Signup {
-                email: "ANN@example.com".into(),
-                password: "another password".into(),
-                display_name: None,
-            })
+            .signup(
+                crate::Signup {
+                    email: "ANN@example.com".into(),
+                    password: "another password".into(),
+                    display_name: None,
+                },
+                &RequestOrigin::default(),
+            )
             .await;
         assert_eq!(again.unwrap_err(), Error::EmailTaken);
     }
@@ -143,9 +180,20 @@ mod tests {
         signup(&t.app, "ann@example.com").await;
         let wrong = t
             .app
-            .login("ann@example.com", "not the password".into())
+            .login(
+                "ann@example.com",
+                "not the password".into(),
+                &RequestOrigin::default(),
+            )
             .await;
-        let unknown = t.app.login("bob@example.com", "correct horse".into()).await;
+        let unknown = t
+            .app
+            .login(
+                "bob@example.com",
+                "correct horse".into(),
+                &RequestOrigin::default(),
+            )
+            .await;
         assert_eq!(wrong.unwrap_err(), Error::InvalidCredentials);
         assert_eq!(unknown.unwrap_err(), Error::InvalidCredentials);
     }
@@ -153,7 +201,14 @@ mod tests {
     #[tokio::test]
     async fn overlong_password_is_refused_before_hashing() {
         let t = TestApp::new();
-        let result = t.app.login("ann@example.com", "x".repeat(257)).await;
+        let result = t
+            .app
+            .login(
+                "ann@example.com",
+                "x".repeat(257),
+                &RequestOrigin::default(),
+            )
+            .await;
         assert!(matches!(result, Err(Error::Validation(_))));
     }
 
@@ -176,7 +231,14 @@ mod tests {
     async fn database_down_is_unavailable_not_internal() {
         let t = TestApp::new();
         t.store.set_unavailable(true);
-        let result = t.app.login("ann@example.com", "correct horse".into()).await;
+        let result = t
+            .app
+            .login(
+                "ann@example.com",
+                "correct horse".into(),
+                &RequestOrigin::default(),
+            )
+            .await;
         assert!(matches!(result, Err(Error::Unavailable(_))));
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::testing::{ORIGIN, TestApp, signup};
 use crate::{AuthenticationCredential, RegistrationCredential};
+use monetro_domain::RequestOrigin;
 
 fn registration(json: Value) -> RegistrationCredential {
     serde_json::from_value(json).unwrap()
@@ -28,7 +29,13 @@ async fn enrolled(
     let (handle, options) = t.app.start_registration(session.user.id).await.unwrap();
     let credential = registration(authenticator.register(&options, ORIGIN).unwrap());
     t.app
-        .finish_registration(session.user.id, Some(&handle), None, &credential)
+        .finish_registration(
+            session.user.id,
+            Some(&handle),
+            None,
+            &credential,
+            &RequestOrigin::default(),
+        )
         .await
         .unwrap();
     session
@@ -67,7 +74,7 @@ async fn usernameless_sign_in_after_registration() {
     let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
     let signed_in = t
         .app
-        .finish_authentication(Some(&handle), &response)
+        .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
         .await
         .unwrap();
     assert_eq!(signed_in.user.id, session.user.id);
@@ -87,10 +94,13 @@ async fn a_challenge_finishes_once() {
     let (handle, options) = sign_in_options(&t, None).await;
     let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
     t.app
-        .finish_authentication(Some(&handle), &response)
+        .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
         .await
         .unwrap();
-    let replay = t.app.finish_authentication(Some(&handle), &response).await;
+    let replay = t
+        .app
+        .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
+        .await;
     assert_eq!(replay.unwrap_err(), Error::ChallengeNotFound);
 }
 
@@ -102,7 +112,10 @@ async fn an_expired_challenge_says_so() {
     let (handle, options) = sign_in_options(&t, None).await;
     let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
     t.clock.advance(Duration::seconds(301));
-    let late = t.app.finish_authentication(Some(&handle), &response).await;
+    let late = t
+        .app
+        .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
+        .await;
     assert_eq!(late.unwrap_err(), Error::ChallengeExpired);
 }
 
@@ -117,19 +130,37 @@ async fn a_ceremony_of_the_other_kind_is_left_alone() {
     let (sign_in_handle, _) = sign_in_options(&t, None).await;
     let wrong_kind = t
         .app
-        .finish_registration(session.user.id, Some(&sign_in_handle), None, &credential)
+        .finish_registration(
+            session.user.id,
+            Some(&sign_in_handle),
+            None,
+            &credential,
+            &RequestOrigin::default(),
+        )
         .await;
     assert_eq!(wrong_kind.unwrap_err(), Error::ChallengeNotFound);
 
     let other = signup(&t.app, "bob@example.com").await;
     let wrong_user = t
         .app
-        .finish_registration(other.user.id, Some(&handle), None, &credential)
+        .finish_registration(
+            other.user.id,
+            Some(&handle),
+            None,
+            &credential,
+            &RequestOrigin::default(),
+        )
         .await;
     assert_eq!(wrong_user.unwrap_err(), Error::ChallengeNotFound);
 
     t.app
-        .finish_registration(session.user.id, Some(&handle), Some("Laptop"), &credential)
+        .finish_registration(
+            session.user.id,
+            Some(&handle),
+            Some("Laptop"),
+            &credential,
+            &RequestOrigin::default(),
+        )
         .await
         .unwrap();
 }
@@ -147,7 +178,11 @@ async fn unknown_credential_names_itself_and_the_rp() {
         .passkeys
         .remove(0);
     t.app
-        .delete_passkey(session.user.id, &passkey.id.to_string())
+        .delete_passkey(
+            session.user.id,
+            &passkey.id.to_string(),
+            &RequestOrigin::default(),
+        )
         .await
         .unwrap();
 
@@ -156,7 +191,10 @@ async fn unknown_credential_names_itself_and_the_rp() {
     let Err(Error::UnknownCredential {
         credential_id,
         rp_id,
-    }) = t.app.finish_authentication(Some(&handle), &response).await
+    }) = t
+        .app
+        .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
+        .await
     else {
         panic!("expected an unknown credential");
     };
@@ -196,7 +234,10 @@ async fn email_scoped_sign_in_accepts_only_offered_credentials() {
     let mut discoverable = options.clone();
     discoverable["allowCredentials"] = serde_json::json!([]);
     let bobs = assertion(bob_key.authenticate(&discoverable, ORIGIN).unwrap());
-    let refused = t.app.finish_authentication(Some(&handle), &bobs).await;
+    let refused = t
+        .app
+        .finish_authentication(Some(&handle), &bobs, &RequestOrigin::default())
+        .await;
     assert!(matches!(refused, Err(Error::AuthenticationFailed { .. })));
 
     let (handle, options) = sign_in_options(&t, Some("ann@example.com")).await;
@@ -211,7 +252,7 @@ async fn email_scoped_sign_in_accepts_only_offered_credentials() {
     );
     let session = t
         .app
-        .finish_authentication(Some(&handle), &anns)
+        .finish_authentication(Some(&handle), &anns, &RequestOrigin::default())
         .await
         .unwrap();
     assert_eq!(session.user.id, ann.user.id);
@@ -236,7 +277,10 @@ async fn usernameless_sign_in_needs_the_owners_user_handle() {
                 .authenticate_with(&options, ORIGIN, &tweaks)
                 .unwrap(),
         );
-        let result = t.app.finish_authentication(Some(&handle), &response).await;
+        let result = t
+            .app
+            .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
+            .await;
         assert!(
             matches!(result, Err(Error::AuthenticationFailed { .. })),
             "{result:?}"
@@ -253,7 +297,7 @@ async fn a_counter_that_goes_backwards_is_refused() {
         let (handle, options) = sign_in_options(&t, None).await;
         let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
         t.app
-            .finish_authentication(Some(&handle), &response)
+            .finish_authentication(Some(&handle), &response, &RequestOrigin::default())
             .await
             .unwrap();
     }
@@ -267,7 +311,10 @@ async fn a_counter_that_goes_backwards_is_refused() {
             .authenticate_with(&options, ORIGIN, &tweaks)
             .unwrap(),
     );
-    let result = t.app.finish_authentication(Some(&handle), &cloned).await;
+    let result = t
+        .app
+        .finish_authentication(Some(&handle), &cloned, &RequestOrigin::default())
+        .await;
     assert!(
         matches!(result, Err(Error::AuthenticationFailed { .. })),
         "{result:?}"
@@ -291,7 +338,13 @@ async fn a_wrong_origin_fails_registration_and_uses_the_challenge_up() {
     );
     let first = t
         .app
-        .finish_registration(session.user.id, Some(&handle), None, &credential)
+        .finish_registration(
+            session.user.id,
+            Some(&handle),
+            None,
+            &credential,
+            &RequestOrigin::default(),
+        )
         .await;
     assert!(
         matches!(first, Err(Error::RegistrationFailed { .. })),
@@ -299,7 +352,13 @@ async fn a_wrong_origin_fails_registration_and_uses_the_challenge_up() {
     );
     let again = t
         .app
-        .finish_registration(session.user.id, Some(&handle), None, &credential)
+        .finish_registration(
+            session.user.id,
+            Some(&handle),
+            None,
+            &credential,
+            &RequestOrigin::default(),
+        )
         .await;
     assert_eq!(again.unwrap_err(), Error::ChallengeNotFound);
     assert_eq!(t.app.me(session.user.id).await.unwrap().1, 0);
@@ -317,31 +376,41 @@ async fn rename_and_delete_only_the_callers_passkeys() {
 
     assert_eq!(
         t.app
-            .rename_passkey(bob.user.id, &id, "Mine now")
+            .rename_passkey(bob.user.id, &id, "Mine now", &RequestOrigin::default())
             .await
             .unwrap_err(),
         Error::PasskeyNotFound
     );
     assert_eq!(
-        t.app.delete_passkey(bob.user.id, &id).await.unwrap_err(),
+        t.app
+            .delete_passkey(bob.user.id, &id, &RequestOrigin::default())
+            .await
+            .unwrap_err(),
         Error::PasskeyNotFound
     );
     assert!(matches!(
-        t.app.delete_passkey(ann.user.id, "nope").await,
+        t.app
+            .delete_passkey(ann.user.id, "nope", &RequestOrigin::default())
+            .await,
         Err(Error::Validation(_))
     ));
     assert!(matches!(
-        t.app.rename_passkey(ann.user.id, &id, "   ").await,
+        t.app
+            .rename_passkey(ann.user.id, &id, "   ", &RequestOrigin::default())
+            .await,
         Err(Error::Validation(_))
     ));
 
     let renamed = t
         .app
-        .rename_passkey(ann.user.id, &id, " Work laptop ")
+        .rename_passkey(ann.user.id, &id, " Work laptop ", &RequestOrigin::default())
         .await
         .unwrap();
     assert_eq!(renamed.name.as_str(), "Work laptop");
-    t.app.delete_passkey(ann.user.id, &id).await.unwrap();
+    t.app
+        .delete_passkey(ann.user.id, &id, &RequestOrigin::default())
+        .await
+        .unwrap();
     assert!(
         t.app
             .list_passkeys(ann.user.id)
@@ -373,4 +442,72 @@ impl TestApp {
         use monetro_ports::Clock as _;
         self.clock.now()
     }
+}
+
+#[tokio::test]
+async fn the_security_log_records_sign_ins_failures_and_changes_newest_first() {
+    use monetro_domain::AuditKind;
+    let t = TestApp::new();
+    let mut authenticator = SoftAuthenticator::new();
+    let session = enrolled(&t, "ann@example.com", &mut authenticator).await;
+    let from = RequestOrigin::new(Some("203.0.113.7".into()), Some("Mozilla/5.0"));
+
+    let (handle, options) = sign_in_options(&t, None).await;
+    let response = assertion(authenticator.authenticate(&options, ORIGIN).unwrap());
+    t.app
+        .finish_authentication(Some(&handle), &response, &from)
+        .await
+        .unwrap();
+    t.clock.advance(Duration::seconds(1));
+    let (handle, options) = sign_in_options(&t, None).await;
+    let tweaks = Tweaks {
+        corrupt_signature: true,
+        ..Tweaks::default()
+    };
+    let forged = assertion(
+        authenticator
+            .authenticate_with(&options, ORIGIN, &tweaks)
+            .unwrap(),
+    );
+    assert!(
+        t.app
+            .finish_authentication(Some(&handle), &forged, &from)
+            .await
+            .is_err()
+    );
+    t.clock.advance(Duration::seconds(1));
+    assert!(
+        t.app
+            .login("ann@example.com", "wrong password".into(), &from)
+            .await
+            .is_err()
+    );
+
+    let events = t.app.audit_events(session.user.id, None, 10).await.unwrap();
+    let kinds: Vec<AuditKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            AuditKind::PasswordLoginFailed,
+            AuditKind::PasskeySignInFailed,
+            AuditKind::PasskeyUsed,
+            AuditKind::PasskeyRegistered,
+            AuditKind::AccountCreated,
+        ]
+    );
+    assert_eq!(events[1].code.as_deref(), Some("AUTHENTICATION_FAILED"));
+    assert_eq!(events[1].origin, from);
+    let older = t
+        .app
+        .audit_events(session.user.id, Some(&events[1].id.to_string()), 10)
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 3);
+    assert!(t.app.audit_events(session.user.id, None, 0).await.is_err());
+    assert!(
+        t.app
+            .audit_events(session.user.id, Some("nope"), 10)
+            .await
+            .is_err()
+    );
 }

@@ -7,6 +7,7 @@
 //! the ports.
 
 mod accounts;
+mod audit;
 mod ceremonies;
 mod credentials;
 mod decoy;
@@ -16,12 +17,13 @@ mod sign_in;
 
 use monetro_domain::Error;
 use monetro_ports::{
-    ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness, TokenIssuer,
+    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness, TokenIssuer,
     UserRepository,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 pub use accounts::{Session, Signup};
+pub use audit::MAX_AUDIT_PAGE;
 pub use credentials::{AuthenticationCredential, RegistrationCredential};
 pub use monetro_ports::{CeremonyHandle, VerifiedToken};
 pub use passkeys::PasskeyList;
@@ -29,7 +31,7 @@ pub use settings::Settings;
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
-    type Store: UserRepository + CredentialRepository + Readiness;
+    type Store: UserRepository + CredentialRepository + AuditLog + Readiness;
     type Ceremonies: ChallengeStore;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;

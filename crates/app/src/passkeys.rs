@@ -1,7 +1,8 @@
 //! Registering and managing a signed-in user's passkeys.
 
 use monetro_domain::{
-    CredentialId, Error, Passkey, PasskeyId, PasskeyName, UserHandle, UserId, authenticator_name,
+    AuditKind, CredentialId, Error, Passkey, PasskeyId, PasskeyName, RequestOrigin, UserHandle,
+    UserId, authenticator_name,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
 use serde_json::Value;
@@ -64,6 +65,7 @@ impl<D: Deps> App<D> {
         handle: Option<&CeremonyHandle>,
         name: Option<&str>,
         credential: &RegistrationCredential,
+        origin: &RequestOrigin,
     ) -> Result<Passkey, Error> {
         let name = name.map(PasskeyName::parse).transpose()?.flatten();
         let state: PasskeyRegistration = self
@@ -98,6 +100,14 @@ impl<D: Deps> App<D> {
         };
         self.store.insert_passkey(passkey.clone()).await?;
         tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
+        self.audit(
+            user_id,
+            AuditKind::PasskeyRegistered,
+            None,
+            Some(passkey.id),
+            origin,
+        )
+        .await;
         Ok(passkey)
     }
 
@@ -117,24 +127,36 @@ impl<D: Deps> App<D> {
         user_id: UserId,
         id: &str,
         name: &str,
+        origin: &RequestOrigin,
     ) -> Result<Passkey, Error> {
         let name =
             PasskeyName::parse(name)?.ok_or_else(|| Error::validation("name is required"))?;
         let id = PasskeyId::parse(id)?;
         self.signed_in_user(user_id).await?;
-        self.store
+        let renamed = self
+            .store
             .rename_passkey(user_id, id, name)
             .await?
-            .ok_or(Error::PasskeyNotFound)
+            .ok_or(Error::PasskeyNotFound)?;
+        self.audit(user_id, AuditKind::PasskeyRenamed, None, Some(id), origin)
+            .await;
+        Ok(renamed)
     }
 
-    pub async fn delete_passkey(&self, user_id: UserId, id: &str) -> Result<(), Error> {
+    pub async fn delete_passkey(
+        &self,
+        user_id: UserId,
+        id: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), Error> {
         let id = PasskeyId::parse(id)?;
         self.signed_in_user(user_id).await?;
         if !self.store.delete_passkey(user_id, id).await? {
             return Err(Error::PasskeyNotFound);
         }
         tracing::info!(user = %user_id, passkey = %id, "passkey removed");
+        self.audit(user_id, AuditKind::PasskeyRemoved, None, Some(id), origin)
+            .await;
         Ok(())
     }
 }

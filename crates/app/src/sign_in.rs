@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use monetro_domain::{CredentialId, Email, Error, Passkey, PasskeyUse};
+use monetro_domain::{AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin};
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository, UserRepository};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -89,6 +89,7 @@ impl<D: Deps> App<D> {
         &self,
         handle: Option<&CeremonyHandle>,
         credential: &AuthenticationCredential,
+        origin: &RequestOrigin,
     ) -> Result<Session, Error> {
         let state: SignInState = self
             .take_ceremony(handle, CeremonyKind::Authentication, None)
@@ -103,6 +104,25 @@ impl<D: Deps> App<D> {
                 credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
                 rp_id: self.settings.rp_id.clone(),
             })?;
+        let outcome = self.verify_assertion(state, credential, &passkey).await;
+        let (kind, code) = match &outcome {
+            Ok(_) => (AuditKind::PasskeyUsed, None),
+            Err(error) => (AuditKind::PasskeySignInFailed, Some(error.code())),
+        };
+        self.audit(passkey.user_id, kind, code, Some(passkey.id), origin)
+            .await;
+        outcome
+    }
+
+    /// Every check after the passkey is known: the offered credentials, the
+    /// user handle, the assertion itself and the counter.
+    async fn verify_assertion(
+        &self,
+        state: SignInState,
+        credential: &AuthenticationCredential,
+        passkey: &Passkey,
+    ) -> Result<Session, Error> {
+        let assertion = &credential.0;
         if let Some(allowed) = &state.allowed
             && !allowed.contains(&assertion.raw_id)
         {
@@ -126,7 +146,7 @@ impl<D: Deps> App<D> {
             }
             _ => {}
         }
-        let verifier = verifier_of(&passkey)?;
+        let verifier = verifier_of(passkey)?;
         let result = self
             .webauthn
             .finish_discoverable_authentication_v2(assertion, state.webauthn, &verifier)

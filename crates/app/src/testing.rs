@@ -7,6 +7,7 @@ use chrono::{TimeZone, Utc};
 use monetro_ports::memory::{FakeTokens, ManualClock, MemoryCeremonies, MemoryStore, PlainHasher};
 
 use crate::{App, Deps, Session, Settings, Signup};
+use monetro_domain::RequestOrigin;
 
 pub(crate) const ORIGIN: &str = "http://localhost:8080";
 
@@ -60,11 +61,14 @@ impl TestApp {
 }
 
 pub(crate) async fn signup(app: &App<MemoryDeps>, email: &str) -> Session {
-    app.signup(Signup {
-        email: email.into(),
-        password: "correct horse".into(),
-        display_name: Some("Ann".into()),
-    })
+    app.signup(
+        Signup {
+            email: email.into(),
+            password: "correct horse".into(),
+            display_name: Some("Ann".into()),
+        },
+        &RequestOrigin::default(),
+    )
     .await
     .unwrap()
 }

@@ -4,12 +4,14 @@
 //! web framework and no database. Value objects validate on construction, so a
 //! value that exists is a valid one.
 
+mod audit;
 mod authenticators;
 mod error;
 mod passkey;
 mod text;
 mod user;
 
+pub use audit::{AuditEvent, AuditKind, RequestOrigin};
 pub use authenticators::authenticator_name;
 pub use error::{Error, ErrorCode};
 pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use monetro_app::Session;
-use monetro_domain::{Passkey, User, authenticator_name};
+use monetro_domain::{AuditEvent, Passkey, User, authenticator_name};
 use serde::Serialize;
 
 /// RFC 3339 in UTC with a `Z`, as API.md's examples.
@@ -78,6 +78,33 @@ impl From<&Passkey> for PasskeyBody {
             transports: passkey.transports.clone(),
             aaguid: passkey.aaguid.hyphenated().to_string(),
             authenticator_name: authenticator_name(&passkey.aaguid),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventBody {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    code: Option<String>,
+    passkey_id: Option<String>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    at: String,
+}
+
+impl From<&AuditEvent> for AuditEventBody {
+    fn from(event: &AuditEvent) -> Self {
+        Self {
+            id: event.id.to_string(),
+            kind: event.kind.as_str(),
+            code: event.code.clone(),
+            passkey_id: event.passkey_id.map(|id| id.to_string()),
+            client_ip: event.origin.client_ip.clone(),
+            user_agent: event.origin.user_agent.clone(),
+            at: timestamp(&event.at),
         }
     }
 }

@@ -10,7 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use monetro_app::{App, CeremonyHandle, Deps};
-use monetro_domain::{Error, UserId};
+use monetro_domain::{Error, RequestOrigin, UserId};
 
 use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
@@ -127,5 +127,24 @@ pub fn client_ip(req: &HttpRequest) -> IpAddr {
     match req.app_data::<web::Data<TrustedProxies>>() {
         Some(proxies) => proxies.client_ip(peer, header("forwarded"), header("x-forwarded-for")),
         None => peer,
+    }
+}
+
+/// Where the request came from, for the security log.
+pub struct Requester(pub RequestOrigin);
+
+impl FromRequest for Requester {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        ready(Ok(Self(RequestOrigin::new(
+            Some(client_ip(req).to_string()),
+            user_agent,
+        ))))
     }
 }

@@ -23,6 +23,7 @@ on_every_backend!(
     synced_passkeys_update_backup_state_and_keep_counter_zero,
     rename_and_delete_are_scoped_to_the_owner,
     passkey_names_and_authenticator_names,
+    the_security_log_lists_the_callers_events,
 );
 
 /// Verifies a session token with nothing but the JWKS, as other Monetro
@@ -389,6 +390,89 @@ async fn passkey_names_and_authenticator_names(backend: Backend) {
         list["passkeys"][0]["id"], blank.body["passkey"]["id"],
         "newest first"
     );
+}
+
+async fn the_security_log_lists_the_callers_events(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let passkey = ann.register().await;
+    assert_eq!(ann.sign_in().await.status, 200);
+    let forged = Tweaks {
+        corrupt_signature: true,
+        ..Tweaks::default()
+    };
+    assert_eq!(ann.sign_in_with(json!({}), &forged).await.0.status, 401);
+    let path = format!("/api/auth/passkey/{}", passkey["id"].as_str().unwrap());
+    ann.send(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&json!({ "name": "Laptop" })),
+    )
+    .await;
+    ann.send(reqwest::Method::DELETE, &path, None).await;
+    let anon = Client::new(&app);
+    anon.post(
+        "/api/auth/login",
+        json!({ "email": "ann@example.com", "password": "wrong password" }),
+    )
+    .await;
+
+    let page = ann.get("/api/auth/audit?limit=4").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let types = |events: &Value| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        types(&page.body["events"]),
+        [
+            "password.login_failed",
+            "passkey.removed",
+            "passkey.renamed",
+            "passkey.sign_in_failed"
+        ]
+    );
+    let failed = &page.body["events"][3];
+    assert_eq!(failed["code"], "AUTHENTICATION_FAILED");
+    assert_eq!(failed["passkeyId"], passkey["id"]);
+    assert_eq!(failed["clientIp"], "127.0.0.1");
+    assert!(failed["at"].is_string());
+    let next = page.body["nextBefore"].as_str().unwrap();
+    let rest = ann
+        .get(&format!("/api/auth/audit?limit=4&before={next}"))
+        .await;
+    assert_eq!(
+        types(&rest.body["events"]),
+        ["passkey.used", "passkey.registered", "account.created"]
+    );
+    assert_eq!(rest.body["nextBefore"], Value::Null);
+
+    let bob = Client::signup(&app, "bob@example.com").await;
+    assert_eq!(
+        types(&bob.get("/api/auth/audit").await.body["events"]),
+        ["account.created"]
+    );
+    let with_anns_cursor = bob.get(&format!("/api/auth/audit?before={next}")).await;
+    assert_eq!(
+        with_anns_cursor.body["events"],
+        json!([]),
+        "another user's cursor reveals nothing"
+    );
+    for bad in ["limit=0", "limit=101", "limit=x", "before=not-an-id"] {
+        ann.get(&format!("/api/auth/audit?{bad}"))
+            .await
+            .assert_error(400, "VALIDATION_FAILED");
+    }
+    Client::new(&app)
+        .get("/api/auth/audit")
+        .await
+        .assert_error(401, "UNAUTHORIZED");
 }
 
 fn base64url_decode(text: &str) -> Vec<u8> {

@@ -12,14 +12,14 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use monetro_domain::{
-    CredentialId, DisplayName, Email, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse, User,
-    UserHandle, UserId,
+    AuditEvent, AuditKind, CredentialId, DisplayName, Email, NewUser, Passkey, PasskeyId,
+    PasskeyName, PasskeyUse, RequestOrigin, User, UserHandle, UserId,
 };
 use uuid::Uuid;
 
 use crate::{
-    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Readiness,
-    StoreError, UserRepository,
+    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
+    Readiness, StoreError, UserRepository,
 };
 
 /// A fixed instant with whole seconds, which every store keeps exactly.
@@ -362,6 +362,64 @@ pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_us
     );
 }
 
+/// [`AuditLog`]'s promises (needs users, so the store is both).
+pub async fn audit_log<S: UserRepository + AuditLog>(store: S) {
+    let ann = sample_user("audit-ann@example.com").user;
+    let bob = sample_user("audit-bob@example.com").user;
+    for user in [&ann, &bob] {
+        store
+            .create_user(NewUser {
+                user: user.clone(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+    }
+    let event = |user: &User, kind, seconds| AuditEvent {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        kind,
+        code: None,
+        passkey_id: None,
+        origin: RequestOrigin::default(),
+        at: at(seconds),
+    };
+    let first = event(&ann, AuditKind::PasswordLogin, 1);
+    let second = AuditEvent {
+        code: Some("AUTHENTICATION_FAILED".into()),
+        passkey_id: Some(Uuid::new_v4()),
+        origin: RequestOrigin::new(Some("203.0.113.9".into()), Some("Mozilla/5.0")),
+        ..event(&ann, AuditKind::PasskeySignInFailed, 2)
+    };
+    let third = event(&ann, AuditKind::PasskeyRegistered, 3);
+    let bobs = event(&bob, AuditKind::AccountCreated, 4);
+    for e in [&first, &second, &third, &bobs] {
+        store.record(e.clone()).await.unwrap();
+    }
+
+    assert_eq!(
+        store.recent(ann.id, None, 10).await.unwrap(),
+        vec![third.clone(), second.clone(), first.clone()]
+    );
+    let page = store.recent(ann.id, None, 2).await.unwrap();
+    assert_eq!(page, vec![third.clone(), second.clone()]);
+    let next = store.recent(ann.id, Some(second.id), 2).await.unwrap();
+    assert_eq!(next, vec![first.clone()]);
+    assert_eq!(
+        store.recent(ann.id, Some(bobs.id), 10).await.unwrap(),
+        vec![],
+        "another user's cursor"
+    );
+    assert_eq!(
+        store
+            .recent(ann.id, Some(Uuid::new_v4()), 10)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(store.recent(bob.id, None, 10).await.unwrap(), vec![bobs]);
+}
+
 /// [`Readiness`]'s promise on a working store.
 pub async fn readiness<S: Readiness>(store: S) {
     store.ping().await.unwrap();
@@ -410,6 +468,11 @@ mod tests {
     #[tokio::test]
     async fn memory_ceremonies_keep_the_challenge_contract() {
         challenge_store(MemoryCeremonies::new(), UserId::random(), UserId::random()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_audit_contract() {
+        audit_log(MemoryStore::new()).await;
     }
 
     #[tokio::test]

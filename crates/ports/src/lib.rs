@@ -4,6 +4,7 @@
 //! passes the same contract test suite. Methods that do I/O return futures
 //! that are `Send`, so use cases can run on any executor.
 
+mod audit;
 mod ceremony;
 mod clock;
 mod error;
@@ -11,6 +12,7 @@ mod hasher;
 mod repositories;
 mod tokens;
 
+pub use audit::AuditLog;
 pub use ceremony::{Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore};
 pub use clock::Clock;
 pub use error::StoreError;

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use monetro_domain::{
-    CredentialId, Email, Error, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse,
-    Password, User, UserHandle, UserId,
+    AuditEvent, CredentialId, Email, Error, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
+    PasskeyUse, Password, User, UserHandle, UserId,
 };
 
 use crate::{
-    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock, CredentialRepository,
+    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock, CredentialRepository,
     IssuedToken, PasswordHasher, PoolStats, Readiness, StoreError, StoredUser, TokenError,
     TokenIssuer, UserRepository, VerifiedToken,
 };
@@ -28,6 +28,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Tables {
     users: Vec<NewUser>,
     passkeys: Vec<Passkey>,
+    audit: Vec<AuditEvent>,
 }
 
 /// Users and passkeys in memory. `set_unavailable(true)` makes every call
@@ -180,6 +181,38 @@ impl CredentialRepository for MemoryStore {
             .passkeys
             .retain(|p| !(p.id == id && p.user_id == user));
         Ok(tables.passkeys.len() < before)
+    }
+}
+
+impl AuditLog for MemoryStore {
+    async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.tables()?.audit.push(event);
+        Ok(())
+    }
+
+    async fn recent(
+        &self,
+        user: UserId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let tables = self.tables()?;
+        let mut mine: Vec<&AuditEvent> =
+            tables.audit.iter().filter(|e| e.user_id == user).collect();
+        mine.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
+        let start = match before {
+            Some(cursor) => match mine.iter().position(|e| e.id == cursor) {
+                Some(index) => index + 1,
+                None => return Ok(Vec::new()),
+            },
+            None => 0,
+        };
+        Ok(mine
+            .into_iter()
+            .skip(start)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }
 

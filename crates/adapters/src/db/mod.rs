@@ -20,12 +20,12 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, RunQueryDsl as _, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use monetro_domain::{
-    CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse, User,
-    UserHandle, UserId,
+    AuditEvent, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
+    PasskeyUse, User, UserHandle, UserId,
 };
 use monetro_ports::{
-    Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, PoolStats,
-    Readiness, StoreError, StoredUser, UserRepository,
+    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
+    PoolStats, Readiness, StoreError, StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -349,6 +349,22 @@ impl ChallengeStore for DbStore {
     async fn purge_expired(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         let purged = on_backend!(self, None, purge_ceremonies(cutoff))?;
         Ok(purged as u64)
+    }
+}
+
+impl AuditLog for DbStore {
+    async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
+        on_backend!(self, None, record_audit(&event)).map(drop)
+    }
+
+    async fn recent(
+        &self,
+        user: UserId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = on_backend!(self, None, recent_audit(user.0, before, i64::from(limit)))?;
+        rows.into_iter().map(rows::AuditRow::into_event).collect()
     }
 }
 

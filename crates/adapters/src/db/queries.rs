@@ -5,12 +5,12 @@ macro_rules! queries {
     ($schema:ident, $conn:ty) => {
         use chrono::{DateTime, Utc};
         use diesel::prelude::*;
-        use monetro_domain::{NewUser, Passkey, PasskeyUse};
+        use monetro_domain::{AuditEvent, NewUser, Passkey, PasskeyUse};
         use monetro_ports::{Ceremony, CeremonyKind};
         use uuid::Uuid;
 
-        use crate::db::rows::{CeremonyRow, PasskeyRow, UserRow, join_transports};
-        use crate::db::schema::$schema::{ceremonies, passkeys, users};
+        use crate::db::rows::{AuditRow, CeremonyRow, PasskeyRow, UserRow, join_transports};
+        use crate::db::schema::$schema::{audit_events, ceremonies, passkeys, users};
         use crate::db::types::DbUuid;
 
         type Conn = $conn;
@@ -240,6 +240,75 @@ macro_rules! queries {
         pub fn purge_ceremonies(conn: &mut Conn, cutoff: DateTime<Utc>) -> QueryResult<usize> {
             diesel::delete(ceremonies::table.filter(ceremonies::expires_at.lt(cutoff)))
                 .execute(conn)
+        }
+
+        const AUDIT_COLUMNS: (
+            audit_events::id,
+            audit_events::user_id,
+            audit_events::kind,
+            audit_events::code,
+            audit_events::passkey_id,
+            audit_events::client_ip,
+            audit_events::user_agent,
+            audit_events::created_at,
+        ) = (
+            audit_events::id,
+            audit_events::user_id,
+            audit_events::kind,
+            audit_events::code,
+            audit_events::passkey_id,
+            audit_events::client_ip,
+            audit_events::user_agent,
+            audit_events::created_at,
+        );
+
+        pub fn record_audit(conn: &mut Conn, event: &AuditEvent) -> QueryResult<usize> {
+            diesel::insert_into(audit_events::table)
+                .values((
+                    audit_events::id.eq(DbUuid(event.id)),
+                    audit_events::user_id.eq(DbUuid(event.user_id.0)),
+                    audit_events::kind.eq(event.kind.as_str()),
+                    audit_events::code.eq(event.code.as_deref()),
+                    audit_events::passkey_id.eq(event.passkey_id.map(DbUuid)),
+                    audit_events::client_ip.eq(event.origin.client_ip.as_deref()),
+                    audit_events::user_agent.eq(event.origin.user_agent.as_deref()),
+                    audit_events::created_at.eq(event.at),
+                ))
+                .execute(conn)
+        }
+
+        /// Newest first; after `before` (an event of the same user) when given.
+        pub fn recent_audit(
+            conn: &mut Conn,
+            user: Uuid,
+            before: Option<Uuid>,
+            limit: i64,
+        ) -> QueryResult<Vec<AuditRow>> {
+            let mine = audit_events::table
+                .filter(audit_events::user_id.eq(DbUuid(user)))
+                .order((audit_events::created_at.desc(), audit_events::id.desc()))
+                .select(AUDIT_COLUMNS)
+                .limit(limit);
+            let Some(cursor) = before else {
+                return mine.load(conn);
+            };
+            let cursor_time: Option<DateTime<Utc>> = audit_events::table
+                .filter(audit_events::id.eq(DbUuid(cursor)))
+                .filter(audit_events::user_id.eq(DbUuid(user)))
+                .select(audit_events::created_at)
+                .first(conn)
+                .optional()?;
+            let Some(cursor_time) = cursor_time else {
+                return Ok(Vec::new());
+            };
+            mine.filter(
+                audit_events::created_at
+                    .lt(cursor_time)
+                    .or(audit_events::created_at
+                        .eq(cursor_time)
+                        .and(audit_events::id.lt(DbUuid(cursor)))),
+            )
+            .load(conn)
         }
 
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::Queryable;
 use monetro_domain::{
-    CredentialId, DisplayName, Email, Passkey, PasskeyId, PasskeyName, User, UserHandle, UserId,
+    AuditEvent, AuditKind, CredentialId, DisplayName, Email, Passkey, PasskeyId, PasskeyName,
+    RequestOrigin, User, UserHandle, UserId,
 };
 use monetro_ports::{Ceremony, CeremonyHandle, CeremonyKind, StoreError};
 
@@ -42,6 +43,35 @@ pub struct CeremonyRow {
     pub user_id: Option<DbUuid>,
     pub state: String,
     pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Queryable)]
+pub struct AuditRow {
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub kind: String,
+    pub code: Option<String>,
+    pub passkey_id: Option<DbUuid>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl AuditRow {
+    pub fn into_event(self) -> Result<AuditEvent, StoreError> {
+        Ok(AuditEvent {
+            id: self.id.0,
+            user_id: UserId(self.user_id.0),
+            kind: AuditKind::parse(&self.kind).ok_or_else(|| corrupt("audit kind"))?,
+            code: self.code,
+            passkey_id: self.passkey_id.map(|id| id.0),
+            origin: RequestOrigin {
+                client_ip: self.client_ip,
+                user_agent: self.user_agent,
+            },
+            at: self.created_at,
+        })
+    }
 }
 
 fn corrupt(what: &str) -> StoreError {

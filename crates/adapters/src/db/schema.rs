@@ -41,8 +41,21 @@ pub mod pg {
         }
     }
 
+    diesel::table! {
+        audit_events (id) {
+            id -> Uuid,
+            user_id -> Uuid,
+            kind -> Text,
+            code -> Nullable<Text>,
+            passkey_id -> Nullable<Uuid>,
+            client_ip -> Nullable<Text>,
+            user_agent -> Nullable<Text>,
+            created_at -> Timestamptz,
+        }
+    }
+
     diesel::joinable!(passkeys -> users (user_id));
-    diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies);
+    diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies, audit_events);
 }
 
 /// SQLite: UUIDs as text, timestamps as RFC 3339 text.
@@ -85,6 +98,19 @@ pub mod sqlite {
         }
     }
 
+    diesel::table! {
+        audit_events (id) {
+            id -> Text,
+            user_id -> Text,
+            kind -> Text,
+            code -> Nullable<Text>,
+            passkey_id -> Nullable<Text>,
+            client_ip -> Nullable<Text>,
+            user_agent -> Nullable<Text>,
+            created_at -> TimestamptzSqlite,
+        }
+    }
+
     diesel::joinable!(passkeys -> users (user_id));
-    diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies);
+    diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies, audit_events);
 }

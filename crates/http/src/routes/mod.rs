@@ -22,6 +22,10 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
                 web::PathConfig::default()
                     .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
             )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
+            )
             .service(route("/healthz").get(operations::healthz))
             .service(route("/readyz").get(operations::readyz::<D>))
             .service(route("/.well-known/jwks.json").get(operations::jwks::<D>))
@@ -30,6 +34,7 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
             .service(route("/api/auth/signup").post(accounts::signup::<D>))
             .service(route("/api/auth/login").post(accounts::login::<D>))
             .service(route("/api/auth/me").get(accounts::me::<D>))
+            .service(route("/api/auth/audit").get(accounts::audit::<D>))
             .service(
                 route("/api/auth/passkey/register-options").get(passkeys::register_options::<D>),
             )

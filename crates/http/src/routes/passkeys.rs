@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::dto::PasskeyBody;
 use crate::error::ApiError;
-use crate::extract::{Admitted, Authenticated, Ceremonies, Slot};
+use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
 use crate::routes::BodyLimit;
@@ -50,6 +50,7 @@ pub async fn register_options<D: Deps>(
 pub async fn register<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
+    requester: Requester,
     ceremonies: Ceremonies,
     metrics: web::Data<Metrics>,
     body: web::Json<RegisterBody>,
@@ -61,6 +62,7 @@ pub async fn register<D: Deps>(
             handle.as_ref(),
             body.name.as_deref(),
             &body.credential,
+            &requester.0,
         )
         .await;
     metrics.observe_ceremony(Ceremony::Registration, &outcome);
@@ -98,6 +100,7 @@ pub async fn authenticate_options<D: Deps>(
 
 pub async fn authenticate<D: Deps>(
     _admitted: Admitted,
+    requester: Requester,
     app: web::Data<App<D>>,
     ceremonies: Ceremonies,
     metrics: web::Data<Metrics>,
@@ -105,7 +108,7 @@ pub async fn authenticate<D: Deps>(
 ) -> Result<HttpResponse, ApiError> {
     let handle = ceremonies.handle(Slot::Authentication);
     let outcome = app
-        .finish_authentication(handle.as_ref(), &body.credential)
+        .finish_authentication(handle.as_ref(), &body.credential, &requester.0)
         .await;
     metrics.observe_ceremony(Ceremony::Authentication, &outcome);
     let session = outcome?;
@@ -128,18 +131,22 @@ pub async fn list<D: Deps>(
 pub async fn delete<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
+    requester: Requester,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    app.delete_passkey(auth.user_id, &id).await?;
+    app.delete_passkey(auth.user_id, &id, &requester.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn rename<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
+    requester: Requester,
     id: web::Path<String>,
     body: web::Json<RenameBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let passkey = app.rename_passkey(auth.user_id, &id, &body.name).await?;
+    let passkey = app
+        .rename_passkey(auth.user_id, &id, &body.name, &requester.0)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "passkey": PasskeyBody::from(&passkey) })))
 }
