@@ -1,15 +1,20 @@
 //! The adapters of the Monetro passkey service: the Diesel store
-//! (PostgreSQL, SQLite), the JWT issuer, the Argon2id password hasher and
-//! the system clock. Nothing here knows about HTTP.
+//! (PostgreSQL, SQLite), the Redis ceremony store, the JWT issuer, the
+//! Argon2id password hasher and the system clock. Nothing here knows about
+//! HTTP.
 
+mod ceremonies;
 mod clock;
 mod db;
 mod hasher;
+mod redis_ceremonies;
 mod tokens;
 
+pub use ceremonies::CeremonyStore;
 pub use clock::SystemClock;
 pub use db::{DbSettings, DbStore};
 pub use hasher::Argon2Hasher;
+pub use redis_ceremonies::{RedisCeremonies, RedisSettings};
 pub use tokens::{JwtIssuer, TokenSettings, generate_signing_key_pem};
 
 #[cfg(feature = "testing")]

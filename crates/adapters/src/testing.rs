@@ -102,3 +102,28 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Settings for a Redis ceremony store on the server named by
+/// `MONETRO_TEST_REDIS` (default `redis://127.0.0.1:6379`), with a key
+/// prefix of its own so tests do not meet. `None` (after saying so) when
+/// Redis does not answer and `MONETRO_REQUIRE_REDIS` is not `1`.
+pub fn redis_settings() -> Option<crate::RedisSettings> {
+    let url =
+        std::env::var("MONETRO_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let reachable = redis::Client::open(url.as_str())
+        .and_then(|client| client.get_connection_with_timeout(std::time::Duration::from_secs(2)))
+        .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection));
+    if let Err(e) = reachable {
+        if std::env::var("MONETRO_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
+            panic!("Redis is required (MONETRO_REQUIRE_REDIS=1) but {url} is unreachable: {e}");
+        }
+        eprintln!("SKIPPED: Redis tests need a server at {url} ({e})");
+        return None;
+    }
+    Some(crate::RedisSettings {
+        url,
+        prefix: format!("monetro-test-{}:", uuid::Uuid::new_v4().simple()),
+        retention: std::time::Duration::from_secs(3600),
+        timeout: std::time::Duration::from_secs(2),
+    })
+}

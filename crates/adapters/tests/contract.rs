@@ -74,3 +74,36 @@ async fn an_unreachable_postgres_is_unavailable_within_the_timeout() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_ceremonies_keep_the_challenge_contract() {
+    let Some(settings) = monetro_adapters::testing::redis_settings() else {
+        return;
+    };
+    let store = monetro_adapters::RedisCeremonies::connect(settings)
+        .await
+        .unwrap();
+    contract::readiness(store.clone()).await;
+    contract::challenge_store(
+        store,
+        monetro_domain::UserId::random(),
+        monetro_domain::UserId::random(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_unavailable() {
+    let settings = monetro_adapters::RedisSettings {
+        url: "redis://127.0.0.1:1".into(),
+        prefix: "monetro-test:".into(),
+        retention: Duration::from_secs(60),
+        timeout: Duration::from_millis(300),
+    };
+    let result = monetro_adapters::RedisCeremonies::connect(settings).await;
+    assert!(
+        matches!(result, Err(monetro_ports::StoreError::Unavailable(_))),
+        "{:?}",
+        result.err()
+    );
+}

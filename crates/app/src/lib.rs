@@ -32,7 +32,7 @@ pub use settings::Settings;
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
     type Store: UserRepository + CredentialRepository + AuditLog + Readiness;
-    type Ceremonies: ChallengeStore;
+    type Ceremonies: ChallengeStore + Readiness;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;
     type Clock: Clock;
@@ -76,9 +76,10 @@ impl<D: Deps> App<D> {
         &self.settings
     }
 
-    /// Whether the store answers.
+    /// Whether the store, and the ceremony store, answer.
     pub async fn ready(&self) -> Result<(), Error> {
-        self.store.ping().await.map_err(Error::from)
+        self.store.ping().await?;
+        Ok(self.ceremonies.ping().await?)
     }
 
     /// The store's connection pool, for metrics.

@@ -26,6 +26,7 @@ const CONTRACT_VARIABLES: [(&str, &str); 6] = [
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
+    pub ceremonies: CeremoniesConfig,
     pub webauthn: WebauthnConfig,
     pub tokens: TokensConfig,
     pub secrets: SecretsConfig,
@@ -53,6 +54,22 @@ pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremoniesConfig {
+    pub store: CeremonyStoreKind,
+    pub redis_url: String,
+    pub redis_prefix: String,
+    pub redis_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CeremonyStoreKind {
+    Database,
+    Redis,
 }
 
 #[derive(Debug, Clone, Deserialize)]

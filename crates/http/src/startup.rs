@@ -11,13 +11,16 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
-use monetro_adapters::{Argon2Hasher, DbSettings, DbStore, JwtIssuer, SystemClock, TokenSettings};
+use monetro_adapters::{
+    Argon2Hasher, CeremonyStore, DbSettings, DbStore, JwtIssuer, RedisCeremonies, RedisSettings,
+    SystemClock, TokenSettings,
+};
 use monetro_app::{App, Deps, Settings};
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
 use crate::client_ip::TrustedProxies;
-use crate::config::Config;
+use crate::config::{CeremonyStoreKind, Config};
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::routes::{self, RelatedOrigins};
@@ -29,7 +32,7 @@ pub struct ServiceDeps;
 
 impl Deps for ServiceDeps {
     type Store = DbStore;
-    type Ceremonies = DbStore;
+    type Ceremonies = CeremonyStore;
     type Tokens = JwtIssuer;
     type Hasher = Argon2Hasher;
     type Clock = SystemClock;
@@ -74,8 +77,9 @@ impl Application {
         let hasher =
             Argon2Hasher::new(config.argon2.max_parallel).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let settings = app_settings(&config, keys.decoy_key())?;
+        let ceremonies = open_ceremony_store(&config, &store).await?;
         let app =
-            App::<ServiceDeps>::new(store.clone(), store, tokens, hasher, SystemClock, settings)?;
+            App::<ServiceDeps>::new(store, ceremonies, tokens, hasher, SystemClock, settings)?;
         let app = web::Data::new(app);
         let limits = web::Data::new(RateLimits::new(&config.rate_limit));
         spawn_housekeeping(app.clone(), limits.clone());
@@ -164,6 +168,25 @@ pub async fn open_store(config: &Config) -> anyhow::Result<DbStore> {
         .map_err(|e| anyhow::anyhow!("cannot migrate the {} database: {e}", store.backend()))?;
     tracing::info!(backend = store.backend(), applied = ?applied, "database ready");
     Ok(store)
+}
+
+async fn open_ceremony_store(config: &Config, store: &DbStore) -> anyhow::Result<CeremonyStore> {
+    Ok(match config.ceremonies.store {
+        CeremonyStoreKind::Database => CeremonyStore::Database(store.clone()),
+        CeremonyStoreKind::Redis => {
+            let settings = RedisSettings {
+                url: config.ceremonies.redis_url.clone(),
+                prefix: config.ceremonies.redis_prefix.clone(),
+                retention: Duration::from_secs(config.webauthn.ceremony_grace_secs),
+                timeout: Duration::from_secs(config.ceremonies.redis_timeout_secs),
+            };
+            let redis = RedisCeremonies::connect(settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("ceremony store: {e}"))?;
+            tracing::info!(url = %config.ceremonies.redis_url, "ceremonies kept in Redis");
+            CeremonyStore::Redis(redis)
+        }
+    })
 }
 
 fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings> {

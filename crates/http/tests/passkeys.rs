@@ -231,6 +231,27 @@ async fn ceremonies_cross_instances(backend: Backend) {
     let Some(first) = spawn(backend).await else {
         return;
     };
+    ceremonies_finish_on_a_peer(first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ceremonies_cross_instances_through_redis() {
+    let Some(redis) = monetro_adapters::testing::redis_settings() else {
+        return;
+    };
+    let first = common::spawn_with(Backend::Sqlite, |c| {
+        c.ceremonies.store = monetro_http::config::CeremonyStoreKind::Redis;
+        c.ceremonies.redis_url = redis.url.clone();
+        c.ceremonies.redis_prefix = redis.prefix.clone();
+    })
+    .await
+    .unwrap();
+    assert_eq!(Client::new(&first).get("/readyz").await.status, 200);
+    ceremonies_finish_on_a_peer(first).await;
+}
+
+/// Options from one instance, finish on another, with the same cookie.
+async fn ceremonies_finish_on_a_peer(first: common::TestApp) {
     let second = spawn_peer(&first).await;
     let mut ann = Client::signup(&first, "ann@example.com").await;
 

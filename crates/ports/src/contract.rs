@@ -22,9 +22,14 @@ use crate::{
     Readiness, StoreError, UserRepository,
 };
 
-/// A fixed instant with whole seconds, which every store keeps exactly.
+/// `seconds` after the moment the suite started, in whole seconds (which
+/// every store keeps exactly). Near the real time, because stores that
+/// expire data themselves (Redis) must see realistic dates.
 pub fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_790_000_000 + seconds, 0).unwrap()
+    static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    #[allow(clippy::disallowed_methods)]
+    let start = *START.get_or_init(|| Utc::now().timestamp());
+    Utc.timestamp_opt(start + seconds, 0).unwrap()
 }
 
 pub fn sample_user(email: &str) -> NewUser {

@@ -277,6 +277,16 @@ impl ChallengeStore for MemoryCeremonies {
     }
 }
 
+impl Readiness for MemoryCeremonies {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
+    }
+}
+
 /// A clock that only moves when told to.
 #[derive(Clone)]
 pub struct ManualClock {

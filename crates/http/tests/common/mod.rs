@@ -90,6 +90,7 @@ pub async fn spawn_peer(of: &TestApp) -> TestApp {
     let config = of.config.clone();
     spawn_instance(of.db.clone(), of.data_dir.clone(), |c| {
         c.webauthn = config.webauthn.clone();
+        c.ceremonies = config.ceremonies.clone();
     })
     .await
 }
