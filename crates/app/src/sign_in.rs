@@ -3,7 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use monetro_domain::{AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin};
+use monetro_domain::{
+    AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin, User,
+};
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository, UserRepository};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -96,15 +98,17 @@ impl<D: Deps> App<D> {
             .await?;
         let assertion = &credential.0;
         let credential_id = CredentialId::new(assertion.raw_id.clone())?;
-        let passkey = self
+        let (passkey, owner) = self
             .store
-            .find_passkey_by_credential_id(&credential_id)
+            .find_passkey_with_owner(&credential_id)
             .await?
             .ok_or_else(|| Error::UnknownCredential {
                 credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
                 rp_id: self.settings.rp_id.clone(),
             })?;
-        let outcome = self.verify_assertion(state, credential, &passkey).await;
+        let outcome = self
+            .verify_assertion(state, credential, &passkey, owner)
+            .await;
         let (kind, code) = match &outcome {
             Ok(_) => (AuditKind::PasskeyUsed, None),
             Err(error) => (AuditKind::PasskeySignInFailed, Some(error.code())),
@@ -121,6 +125,7 @@ impl<D: Deps> App<D> {
         state: SignInState,
         credential: &AuthenticationCredential,
         passkey: &Passkey,
+        owner: User,
     ) -> Result<Session, Error> {
         let assertion = &credential.0;
         if let Some(allowed) = &state.allowed
@@ -130,11 +135,6 @@ impl<D: Deps> App<D> {
                 "credential not in allowCredentials",
             ));
         }
-        let owner = self
-            .store
-            .find_user(passkey.user_id)
-            .await?
-            .ok_or_else(|| Error::authentication_failed("passkey owner not found"))?;
         match &assertion.response.user_handle {
             Some(handle) if handle.as_slice() != owner.handle.as_bytes() => {
                 return Err(Error::authentication_failed(

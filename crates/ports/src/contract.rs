@@ -149,16 +149,13 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     assert_eq!(store.count_passkeys(UserId::random()).await.unwrap(), 0);
     assert_eq!(
         store
-            .find_passkey_by_credential_id(&older.credential_id)
+            .find_passkey_with_owner(&older.credential_id)
             .await
             .unwrap(),
-        Some(older.clone())
+        Some((older.clone(), ann.clone()))
     );
     let unknown = CredentialId::new(b"never-seen".to_vec()).unwrap();
-    assert_eq!(
-        store.find_passkey_by_credential_id(&unknown).await.unwrap(),
-        None
-    );
+    assert_eq!(store.find_passkey_with_owner(&unknown).await.unwrap(), None);
 
     // A credential id is unique across all users.
     let stolen = sample_passkey(bob.id, b"cred-older", at(40));
@@ -199,8 +196,8 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
             "count {regression} accepted after 7"
         );
     }
-    let stored = store
-        .find_passkey_by_credential_id(&older.credential_id)
+    let (stored, _) = store
+        .find_passkey_with_owner(&older.credential_id)
         .await
         .unwrap()
         .unwrap();
@@ -238,7 +235,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     assert_eq!(store.list_passkeys(ann.id).await.unwrap(), vec![newer]);
     assert_eq!(
         store
-            .find_passkey_by_credential_id(&older.credential_id)
+            .find_passkey_with_owner(&older.credential_id)
             .await
             .unwrap(),
         None

@@ -131,16 +131,19 @@ impl CredentialRepository for MemoryStore {
         Ok(tables.passkeys.iter().filter(|p| p.user_id == user).count() as u64)
     }
 
-    async fn find_passkey_by_credential_id(
+    async fn find_passkey_with_owner(
         &self,
         credential_id: &CredentialId,
-    ) -> Result<Option<Passkey>, StoreError> {
+    ) -> Result<Option<(Passkey, User)>, StoreError> {
         let tables = self.tables()?;
-        Ok(tables
+        let passkey = tables
             .passkeys
             .iter()
-            .find(|p| &p.credential_id == credential_id)
-            .cloned())
+            .find(|p| &p.credential_id == credential_id);
+        Ok(passkey.and_then(|passkey| {
+            let owner = tables.users.iter().find(|u| u.user.id == passkey.user_id)?;
+            Some((passkey.clone(), owner.user.clone()))
+        }))
     }
 
     async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {

@@ -53,10 +53,12 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
 
     fn count_passkeys(&self, user: UserId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    fn find_passkey_by_credential_id(
+    /// The passkey with this credential id and the account it belongs to,
+    /// in one lookup (sign-in needs both).
+    fn find_passkey_with_owner(
         &self,
         credential_id: &CredentialId,
-    ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(Passkey, User)>, StoreError>> + Send;
 
     /// Records a sign-in: sign count, backup state and last use, in one
     /// atomic step that MUST apply only while

@@ -300,13 +300,16 @@ impl CredentialRepository for DbStore {
         u64::try_from(count).map_err(|e| StoreError::Unexpected(e.to_string()))
     }
 
-    async fn find_passkey_by_credential_id(
+    async fn find_passkey_with_owner(
         &self,
         credential_id: &CredentialId,
-    ) -> Result<Option<Passkey>, StoreError> {
+    ) -> Result<Option<(Passkey, User)>, StoreError> {
         let id = credential_id.as_bytes().to_vec();
-        let row = on_backend!(self, None, find_passkey_by_credential_id(&id))?;
-        row.map(rows::PasskeyRow::into_passkey).transpose()
+        let Some((passkey, owner)) = on_backend!(self, None, find_passkey_with_owner(&id))? else {
+            return Ok(None);
+        };
+        let (owner, _) = owner.into_user()?;
+        Ok(Some((passkey.into_passkey()?, owner)))
     }
 
     async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {

@@ -145,13 +145,14 @@ macro_rules! queries {
                 .get_result(conn)
         }
 
-        pub fn find_passkey_by_credential_id(
+        pub fn find_passkey_with_owner(
             conn: &mut Conn,
             credential_id: &[u8],
-        ) -> QueryResult<Option<PasskeyRow>> {
+        ) -> QueryResult<Option<(PasskeyRow, UserRow)>> {
             passkeys::table
+                .inner_join(users::table)
                 .filter(passkeys::credential_id.eq(credential_id))
-                .select(PASSKEY_COLUMNS)
+                .select((PASSKEY_COLUMNS, USER_COLUMNS))
                 .first(conn)
                 .optional()
         }
