@@ -11,6 +11,11 @@ run:
 test:
     cargo test --workspace
 
+# Browser tests of the web pages (headless Debian Chromium: apt-get install chromium).
+e2e:
+    cargo build -p monetro-http --bin monetro
+    cd e2e && (test -d node_modules || npm ci --no-audit --no-fund) && npm test
+
 # Format check and clippy, as CI runs them.
 lint:
     cargo fmt --all -- --check

@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod limits;
 mod metrics;
+mod pages;
 mod routes;
 mod secrets;
 mod security;

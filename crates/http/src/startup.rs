@@ -131,6 +131,7 @@ impl Application {
                 .wrap_fn(observe_request)
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(routes::configure::<ServiceDeps>(body_limit))
+                .configure(crate::pages::configure)
                 .default_service(web::to(routes::not_found))
         })
         .shutdown_timeout(config.server.shutdown_timeout_secs)

@@ -1,0 +1,664 @@
+// The Monetro web pages: sign-in, sign-up and Settings › Security › Passkeys.
+//
+// One plain ES module, no dependencies and no build step. The pages' CSP
+// forbids inline code, so every page loads this file and its
+// `<body data-page>` picks what runs. Text from the service (passkey names,
+// emails, messages) is only ever inserted with `textContent`.
+//
+// Session: the bearer token of API.md lives in localStorage, so a reload
+// keeps the person signed in; "Sign out" deletes it, and any 401 from the
+// API means signed out. A second localStorage entry is the hint that a
+// passkey was registered (or used) on this device, which shows the
+// "Sign in with Passkey" button.
+
+const TOKEN_KEY = "monetro.token";
+const PASSKEY_HINT_KEY = "monetro.passkeyHint";
+const LOGIN_PAGE = "/login";
+const PASSKEYS_PAGE = "/settings/security/passkeys";
+
+// The product documentation's messages, verbatim, and what to do about them.
+const MESSAGES = {
+  cancelled: "Registration was cancelled or blocked by the browser",
+  cancelledHelp:
+    "Try again and confirm the browser dialog (Touch ID, Face ID, Windows Hello or your security key's PIN); make sure no other passkey dialog is open.",
+  unknownPasskey: "Unknown Passkey",
+  unknownPasskeySignalled:
+    "This passkey is stored on this device but no longer exists in your Monetro account. Your browser has been asked to delete it. Sign in with your password, then add a new passkey under Settings › Security › Passkeys.",
+  unknownPasskeyManual:
+    "This passkey is stored on this device but no longer exists in your Monetro account. Delete it from your browser or operating system's password manager (for example macOS › System Settings › Passwords › search \"monetro\" › delete), then sign in with your password and add a new passkey.",
+  tls: "WebAuthn is not supported on sites with TLS certificate errors",
+  insecureHelp:
+    "Passkeys only work on a secure connection: open Monetro over HTTPS with a valid certificate (an invalid or expired certificate blocks them too). Plain HTTP only works on localhost.",
+  unsupported: "This browser does not support passkeys (WebAuthn).",
+  unsupportedHelp: "Use a current Chrome, Edge, Safari or Firefox, or sign in with your password.",
+  unreachable: "The Monetro service is not reachable right now.",
+  // Completed with "Backend returns 502" (or 503, 504) or "No answer".
+  unreachableHelp:
+    "the backend is down or restarting. Try again in a moment; if this persists, the backend needs to be redeployed.",
+  signInCancelled: "Passkey sign-in was cancelled, or no Monetro passkey was chosen.",
+  signInCancelledHelp: "Try again, or sign in with your email and password.",
+  alreadyRegistered: "This device already holds a passkey for your account.",
+  alreadyRegisteredHelp: "You can sign in with it. To add it again, remove it from the list first.",
+  expired: "Your session has ended. Please sign in again.",
+  invalidCredentials: "Wrong email or password.",
+  emailTaken: "An account with this email already exists. Sign in instead.",
+  rateLimited: "Too many attempts. Wait a moment, then try again.",
+};
+
+// ---------------------------------------------------------------- storage
+
+function stored(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function store(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // Storage disabled: nothing is remembered, so no sign-in can last.
+  }
+}
+
+const token = () => stored(TOKEN_KEY);
+const hasPasskeyHint = () => stored(PASSKEY_HINT_KEY) === "1";
+const rememberPasskey = () => store(PASSKEY_HINT_KEY, "1");
+
+function signedIn(session) {
+  store(TOKEN_KEY, session.token);
+  location.replace(PASSKEYS_PAGE);
+}
+
+// ---------------------------------------------------------------- messages
+
+const $ = (id) => document.getElementById(id);
+
+function clearMessages() {
+  $("alert").replaceChildren();
+  $("status").replaceChildren();
+}
+
+// Puts a message in the alert (errors) or status (success) region.
+function show(region, title, detail) {
+  const lines = [document.createElement("strong")];
+  lines[0].textContent = title;
+  if (detail) {
+    const more = document.createElement("span");
+    more.textContent = detail;
+    lines.push(more);
+  }
+  $(region).replaceChildren(...lines);
+}
+
+const showError = (title, detail) => show("alert", title, detail);
+const showStatus = (title, detail) => show("status", title, detail);
+
+// ---------------------------------------------------------------- the API
+
+class ApiError extends Error {
+  constructor(status, code, message, details = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+// Calls the JSON API of API.md. Resolves to the body (null for 204);
+// rejects with an ApiError whose code is the contract's, or UNREACHABLE
+// when no answer came or a proxy answered 502/503/504, or SIGNED_OUT after
+// a 401 on a bearer call (the token is then forgotten).
+async function api(path, { method = "GET", body, auth = false } = {}) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (auth && token()) headers.authorization = `Bearer ${token()}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "UNREACHABLE", MESSAGES.unreachable);
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (response.ok && data !== null) return data;
+  if ([502, 503, 504].includes(response.status) || (!response.ok && !data?.error)) {
+    throw new ApiError(response.status, "UNREACHABLE", MESSAGES.unreachable);
+  }
+  if (response.ok) throw new ApiError(response.status, "UNEXPECTED", "The service sent an unreadable answer.");
+  const { code, message, ...details } = data.error;
+  if (auth && response.status === 401) {
+    store(TOKEN_KEY, null);
+    throw new ApiError(401, "SIGNED_OUT", MESSAGES.expired);
+  }
+  throw new ApiError(response.status, code, message, details);
+}
+
+// Shows what went wrong with a call the person started.
+function report(error) {
+  if (!(error instanceof ApiError)) {
+    showError("Something went wrong.", String(error?.message ?? error));
+    return;
+  }
+  switch (error.code) {
+    case "SIGNED_OUT":
+      location.replace(`${LOGIN_PAGE}?expired`);
+      return;
+    case "UNREACHABLE": {
+      const cause = error.status ? `Backend returns ${error.status}` : "No answer from the backend";
+      showError(MESSAGES.unreachable, `${cause}: ${MESSAGES.unreachableHelp}`);
+      return;
+    }
+    case "INVALID_CREDENTIALS":
+      showError(MESSAGES.invalidCredentials);
+      return;
+    case "EMAIL_TAKEN":
+      showError(MESSAGES.emailTaken);
+      return;
+    case "RATE_LIMITED":
+      showError(MESSAGES.rateLimited);
+      return;
+    case "PASSKEY_ALREADY_REGISTERED":
+      showError(MESSAGES.alreadyRegistered, MESSAGES.alreadyRegisteredHelp);
+      return;
+    case "VALIDATION_FAILED":
+      showError("Please check what you entered.", error.message);
+      return;
+    default:
+      showError(error.message || "Something went wrong.", error.code ? `(${error.code})` : "");
+  }
+}
+
+// ---------------------------------------------------------------- WebAuthn
+
+// Why passkeys cannot work on this page, or null when they can.
+function webauthnProblem() {
+  if (!window.isSecureContext) return "insecure";
+  if (!window.PublicKeyCredential || !navigator.credentials?.create) return "unsupported";
+  return null;
+}
+
+function showWebauthnProblem(problem) {
+  if (problem === "insecure") showError(MESSAGES.tls, MESSAGES.insecureHelp);
+  else showError(MESSAGES.unsupported, MESSAGES.unsupportedHelp);
+}
+
+const base64url = {
+  encode(buffer) {
+    let binary = "";
+    for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  },
+  decode(text) {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
+  },
+};
+
+const withIds = (list) => (list ?? []).map((c) => ({ ...c, id: base64url.decode(c.id) }));
+
+// WebAuthn Level 3 JSON helpers, with a fallback for browsers without them.
+function creationOptions(json) {
+  if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function") {
+    return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+  }
+  return {
+    ...json,
+    challenge: base64url.decode(json.challenge),
+    user: { ...json.user, id: base64url.decode(json.user.id) },
+    excludeCredentials: withIds(json.excludeCredentials),
+  };
+}
+
+function requestOptions(json) {
+  if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
+    return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  }
+  return {
+    ...json,
+    challenge: base64url.decode(json.challenge),
+    allowCredentials: withIds(json.allowCredentials),
+  };
+}
+
+function credentialJSON(credential) {
+  if (typeof credential.toJSON === "function") return credential.toJSON();
+  const r = credential.response;
+  const json = {
+    id: credential.id,
+    rawId: base64url.encode(credential.rawId),
+    type: credential.type,
+    authenticatorAttachment: credential.authenticatorAttachment ?? undefined,
+    clientExtensionResults: credential.getClientExtensionResults?.() ?? {},
+    response: { clientDataJSON: base64url.encode(r.clientDataJSON) },
+  };
+  if (r.attestationObject) {
+    json.response.attestationObject = base64url.encode(r.attestationObject);
+    json.response.transports = r.getTransports?.() ?? [];
+  } else {
+    json.response.authenticatorData = base64url.encode(r.authenticatorData);
+    json.response.signature = base64url.encode(r.signature);
+    if (r.userHandle) json.response.userHandle = base64url.encode(r.userHandle);
+  }
+  return json;
+}
+
+// The pending autofill (conditional mediation) request, if any. Chromium
+// refuses a modal request or a signal while it waits, so both end it first.
+let autofill = null;
+
+async function stopAutofill() {
+  const pending = autofill;
+  autofill = null;
+  if (!pending) return;
+  pending.controller.abort();
+  await pending.done.catch(() => {});
+}
+
+// Calls one of the Signal API's methods when the browser has it; errors are
+// ignored (the signal is advice to the password manager). Returns whether
+// the browser has the method.
+async function signal(method, details) {
+  if (webauthnProblem() || typeof PublicKeyCredential[method] !== "function") return false;
+  await stopAutofill();
+  try {
+    await PublicKeyCredential[method](details);
+  } catch {
+    // Not applied; nothing the person can do about it.
+  }
+  return true;
+}
+
+// Shows what the browser said about a ceremony the person started.
+function reportWebauthn(error, ceremony) {
+  switch (error?.name) {
+    case "NotAllowedError":
+    case "AbortError":
+      if (ceremony === "registration") showError(MESSAGES.cancelled, MESSAGES.cancelledHelp);
+      else showError(MESSAGES.signInCancelled, MESSAGES.signInCancelledHelp);
+      return;
+    case "InvalidStateError":
+      showError(MESSAGES.alreadyRegistered, MESSAGES.alreadyRegisteredHelp);
+      return;
+    case "SecurityError":
+      showError(MESSAGES.tls, MESSAGES.insecureHelp);
+      return;
+    case "NotSupportedError":
+      showError(MESSAGES.unsupported, MESSAGES.unsupportedHelp);
+      return;
+    default:
+      showError("Your browser could not use the passkey.", `${error?.name ?? "Error"}: ${error?.message ?? error}`);
+  }
+}
+
+// Keeps a button disabled (and marked busy) while `work` runs.
+async function busy(button, work) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+// ---------------------------------------------------------------- login page
+
+async function loginPage() {
+  const problem = webauthnProblem();
+  if (problem === "insecure") showWebauthnProblem(problem);
+  if (new URLSearchParams(location.search).has("expired")) showStatus(MESSAGES.expired);
+
+  if (token()) {
+    try {
+      await api("/api/auth/me", { auth: true });
+      location.replace(PASSKEYS_PAGE);
+      return;
+    } catch (error) {
+      if (error.code !== "SIGNED_OUT") report(error);
+    }
+  }
+
+  const button = $("passkey-button");
+  if (!problem && hasPasskeyHint()) {
+    $("passkey-sign-in").hidden = false;
+    button.addEventListener("click", () => busy(button, signInWithPasskey));
+  }
+
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    busy(form.querySelector("button[type=submit]"), async () => {
+      clearMessages();
+      try {
+        signedIn(
+          await api("/api/auth/login", {
+            method: "POST",
+            body: { email: form.elements.email.value.trim(), password: form.elements.password.value },
+          }),
+        );
+      } catch (error) {
+        report(error);
+      }
+    });
+  });
+
+  if (!problem) startAutofill();
+}
+
+// Offers passkeys in the email field's autofill where the browser can.
+async function startAutofill() {
+  try {
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
+  } catch {
+    return;
+  }
+  const controller = new AbortController();
+  const done = (async () => {
+    const options = await api("/api/auth/passkey/authenticate-options", { method: "POST", body: {} });
+    if (controller.signal.aborted) return null;
+    return navigator.credentials.get({
+      mediation: "conditional",
+      publicKey: requestOptions(options.publicKey),
+      signal: controller.signal,
+    });
+  })();
+  autofill = { controller, done };
+  let credential;
+  try {
+    credential = await done;
+  } catch {
+    return; // Aborted, or nothing to offer: not something the person did.
+  } finally {
+    if (autofill?.controller === controller) autofill = null;
+  }
+  if (credential) await finishPasskeySignIn(credential);
+}
+
+// "Sign in with Passkey": a usernameless, modal request. When it does not
+// sign in, the autofill offer comes back.
+async function signInWithPasskey() {
+  clearMessages();
+  await stopAutofill();
+  try {
+    const options = await api("/api/auth/passkey/authenticate-options", { method: "POST", body: {} });
+    let credential = null;
+    try {
+      credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+    } catch (error) {
+      reportWebauthn(error, "authentication");
+    }
+    if (credential && (await finishPasskeySignIn(credential))) return;
+  } catch (error) {
+    report(error);
+  }
+  startAutofill();
+}
+
+// Sends an assertion; signs in, or explains why not. Returns whether it
+// signed in.
+async function finishPasskeySignIn(credential) {
+  let session;
+  try {
+    session = await api("/api/auth/passkey/authenticate", {
+      method: "POST",
+      body: { credential: credentialJSON(credential) },
+    });
+  } catch (error) {
+    if (error.code === "PASSKEY_NOT_FOUND") await unknownPasskey(error.details);
+    else report(error);
+    return false;
+  }
+  rememberPasskey();
+  signedIn(session);
+  return true;
+}
+
+// The documentation's caution, fixed: the browser is told to forget the
+// orphaned passkey; without the Signal API, the person is told how.
+async function unknownPasskey({ rpId, credentialId }) {
+  const signalled =
+    rpId && credentialId && (await signal("signalUnknownCredential", { rpId, credentialId }));
+  showError(MESSAGES.unknownPasskey, signalled ? MESSAGES.unknownPasskeySignalled : MESSAGES.unknownPasskeyManual);
+}
+
+// ---------------------------------------------------------------- sign-up page
+
+function signupPage() {
+  $("signup-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    busy(form.querySelector("button[type=submit]"), async () => {
+      clearMessages();
+      const { email, password } = form.elements;
+      const displayName = form.elements.displayName.value.trim();
+      try {
+        signedIn(
+          await api("/api/auth/signup", {
+            method: "POST",
+            body: {
+              email: email.value.trim(),
+              password: password.value,
+              ...(displayName && { displayName }),
+            },
+          }),
+        );
+      } catch (error) {
+        report(error);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------- passkeys page
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function timeElement(iso) {
+  const time = document.createElement("time");
+  time.dateTime = iso;
+  time.textContent = dateFormat.format(new Date(iso));
+  return time;
+}
+
+async function passkeysPage() {
+  if (!token()) {
+    location.replace(LOGIN_PAGE);
+    return;
+  }
+  const page = { user: null, rpId: null, userHandle: null };
+  const addForm = $("add-form");
+  const addButton = $("add-button");
+  const list = $("passkeys");
+
+  $("sign-out").addEventListener("click", () => {
+    store(TOKEN_KEY, null);
+    location.replace(LOGIN_PAGE);
+  });
+
+  const problem = webauthnProblem();
+  if (problem) {
+    showWebauthnProblem(problem);
+    addButton.disabled = true;
+  }
+
+  // Lists the passkeys, then tells the password manager which are still
+  // valid, so it drops the ones removed elsewhere.
+  async function refresh() {
+    const answer = await api("/api/auth/passkey/list", { auth: true });
+    page.rpId = answer.rpId;
+    page.userHandle = answer.userHandle;
+    render(answer.passkeys);
+    await signal("signalAllAcceptedCredentials", {
+      rpId: answer.rpId,
+      userId: answer.userHandle,
+      allAcceptedCredentialIds: answer.passkeys.map((p) => p.credentialId),
+    });
+    return answer.passkeys;
+  }
+
+  function render(passkeys) {
+    const template = $("passkey-template");
+    list.replaceChildren(
+      ...passkeys.map((passkey) => {
+        const item = template.content.firstElementChild.cloneNode(true);
+        const field = (name) => item.querySelector(`[data-field="${name}"]`);
+        item.dataset.id = passkey.id;
+        item.dataset.name = passkey.name;
+        const nameId = `passkey-${passkey.id}`;
+        field("name").id = nameId;
+        field("name").textContent = passkey.name;
+        field("synced").textContent = passkey.backedUp ? "synced" : "not synced";
+        field("synced").classList.add(passkey.backedUp ? "badge-on" : "badge-off");
+        field("authenticator").textContent = passkey.authenticatorName ?? "Unknown authenticator";
+        field("created").replaceWith(timeElement(passkey.createdAt));
+        if (passkey.lastUsedAt) field("used").replaceChildren("last used ", timeElement(passkey.lastUsedAt));
+        else field("used").textContent = "never used";
+        for (const button of item.querySelectorAll(".passkey-actions button")) {
+          button.setAttribute("aria-describedby", nameId);
+        }
+        const inputId = `rename-${passkey.id}`;
+        field("rename-label").htmlFor = inputId;
+        field("rename-input").id = inputId;
+        return item;
+      }),
+    );
+    $("list-state").textContent = passkeys.length
+      ? `${passkeys.length} passkey${passkeys.length === 1 ? "" : "s"}.`
+      : "No passkeys yet. Add one to sign in without your password.";
+  }
+
+  addForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(addButton, addPasskey);
+  });
+
+  async function addPasskey() {
+    clearMessages();
+    try {
+      const options = await api("/api/auth/passkey/register-options", { auth: true });
+      let credential;
+      try {
+        credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+      } catch (error) {
+        reportWebauthn(error, "registration");
+        return;
+      }
+      const name = $("passkey-name").value.trim();
+      const { passkey } = await api("/api/auth/passkey/register", {
+        method: "POST",
+        auth: true,
+        body: { ...(name && { name }), credential: credentialJSON(credential) },
+      });
+      rememberPasskey();
+      addForm.reset();
+      await refresh();
+      showStatus(`Passkey “${passkey.name}” added.`, "You can now sign in with it.");
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    const item = button?.closest("li");
+    if (!item) return;
+    const form = item.querySelector("form.rename");
+    switch (button.dataset.action) {
+      case "rename":
+        form.hidden = false;
+        form.elements[0].value = item.dataset.name;
+        form.elements[0].focus();
+        form.elements[0].select();
+        return;
+      case "cancel":
+        form.hidden = true;
+        item.querySelector('[data-action="rename"]').focus();
+        return;
+      case "remove":
+        busy(button, () => removePasskey(item));
+    }
+  });
+
+  list.addEventListener("keydown", (event) => {
+    const form = event.target.closest("form.rename");
+    if (event.key === "Escape" && form) {
+      form.hidden = true;
+      form.closest("li").querySelector('[data-action="rename"]').focus();
+    }
+  });
+
+  list.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    busy(form.querySelector("button[type=submit]"), () => renamePasskey(form.closest("li"), form.elements[0].value.trim()));
+  });
+
+  async function renamePasskey(item, name) {
+    clearMessages();
+    try {
+      const { passkey } = await api(`/api/auth/passkey/${encodeURIComponent(item.dataset.id)}`, {
+        method: "PATCH",
+        auth: true,
+        body: { name },
+      });
+      await refresh();
+      if (page.user) {
+        await signal("signalCurrentUserDetails", {
+          rpId: page.rpId,
+          userId: page.userHandle,
+          name: page.user.email,
+          displayName: page.user.displayName || page.user.email,
+        });
+      }
+      showStatus(`Passkey renamed to “${passkey.name}”.`);
+      list.querySelector(`li[data-id="${CSS.escape(passkey.id)}"] [data-action="rename"]`)?.focus();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  async function removePasskey(item) {
+    clearMessages();
+    const name = item.dataset.name;
+    try {
+      await api(`/api/auth/passkey/${encodeURIComponent(item.dataset.id)}`, { method: "DELETE", auth: true });
+      const signalled = typeof window.PublicKeyCredential?.signalAllAcceptedCredentials === "function";
+      await refresh();
+      showStatus(
+        `Passkey “${name}” removed from Monetro.`,
+        signalled
+          ? "Your browser or password manager has been asked to delete it from this device too."
+          : "Also delete it from your browser or operating system's password manager (for example macOS › System Settings › Passwords › search \"monetro\" › delete).",
+      );
+      $("list-heading").focus();
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  try {
+    const [me] = await Promise.all([api("/api/auth/me", { auth: true }), refresh()]);
+    page.user = me.user;
+    $("who").textContent = me.user.displayName ? `${me.user.displayName} (${me.user.email})` : me.user.email;
+  } catch (error) {
+    $("list-state").textContent = "Your passkeys could not be loaded.";
+    report(error);
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+const pages = { login: loginPage, signup: signupPage, passkeys: passkeysPage };
+pages[document.body.dataset.page]?.();
