@@ -1,20 +1,32 @@
-//! Response bodies of the HTTP contract (API.md), in its camelCase shapes.
+//! Bodies of the HTTP contract (API.md), in its camelCase shapes, with
+//! their OpenAPI schemas. Envelopes list their members in the order the
+//! service has always written them (alphabetical).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use monetro_app::Session;
-use monetro_domain::{AuditEvent, Passkey, User, authenticator_name};
+use monetro_domain::{AuditEvent, AuditKind, Passkey, User, authenticator_name};
 use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// RFC 3339 in UTC with a `Z`, as API.md's examples.
 fn timestamp(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-#[derive(Serialize)]
+/// A user as the API shows it.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 pub struct UserBody {
+    #[schema(format = Uuid)]
     id: String,
+    /// Trimmed and lower-cased.
+    #[schema(example = "ann@example.com")]
     email: String,
+    /// 1–64 characters, or null.
+    #[schema(required = true)]
     display_name: Option<String>,
 }
 
@@ -28,11 +40,17 @@ impl From<&User> for UserBody {
     }
 }
 
-#[derive(Serialize)]
+/// The session body of signup, login and passkey sign-in.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Session)]
 pub struct SessionBody {
+    /// An ES256 JWT for `Authorization: Bearer …`.
     token: String,
+    #[schema(value_type = String, pattern = "^Bearer$", example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the token expires.
+    #[schema(example = 900)]
     expires_in: u64,
     user: UserBody,
 }
@@ -48,18 +66,33 @@ impl From<&Session> for SessionBody {
     }
 }
 
-#[derive(Serialize)]
+/// A stored passkey.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Passkey)]
 pub struct PasskeyBody {
+    #[schema(format = Uuid)]
     id: String,
+    #[schema(example = "MacBook Touch ID")]
     name: String,
+    /// Base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
     credential_id: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     created_at: String,
+    /// RFC 3339, UTC; null until the passkey is first used.
+    #[schema(format = DateTime, required = true)]
     last_used_at: Option<String>,
     backup_eligible: bool,
     backed_up: bool,
+    /// As the authenticator reported them, e.g. `internal`, `hybrid`.
     transports: Vec<String>,
+    /// The authenticator model (all zeros when unknown).
+    #[schema(format = Uuid)]
     aaguid: String,
+    /// Null where the AAGUID is unknown or all zeros.
+    #[schema(value_type = Option<String>, required = true, example = "iCloud Keychain")]
     authenticator_name: Option<&'static str>,
 }
 
@@ -82,17 +115,36 @@ impl From<&Passkey> for PasskeyBody {
     }
 }
 
-#[derive(Serialize)]
+/// One entry of the security log.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuditEvent)]
 pub struct AuditEventBody {
+    #[schema(format = Uuid)]
     id: String,
     #[serde(rename = "type")]
+    #[schema(schema_with = audit_type_schema)]
     kind: &'static str,
+    /// The error code of a failed attempt, else null.
+    #[schema(required = true)]
     code: Option<String>,
+    #[schema(format = Uuid, required = true)]
     passkey_id: Option<String>,
+    #[schema(required = true)]
     client_ip: Option<String>,
+    #[schema(required = true)]
     user_agent: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     at: String,
+}
+
+fn audit_type_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("What happened."))
+        .enum_values(Some(AuditKind::ALL.map(AuditKind::as_str)))
+        .into()
 }
 
 impl From<&AuditEvent> for AuditEventBody {
@@ -107,6 +159,211 @@ impl From<&AuditEvent> for AuditEventBody {
             at: timestamp(&event.at),
         }
     }
+}
+
+/// `GET /api/auth/me`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeBody {
+    pub passkey_count: u64,
+    pub user: UserBody,
+}
+
+/// `GET /api/auth/passkey/list`: what a browser needs for
+/// `PublicKeyCredential.signalAllAcceptedCredentials`, and the passkeys.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyListBody {
+    /// Newest first.
+    pub passkeys: Vec<PasskeyBody>,
+    #[schema(example = "localhost")]
+    pub rp_id: String,
+    /// The user's WebAuthn user handle, base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    pub user_handle: String,
+}
+
+/// One passkey, as registering or renaming answers.
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyEnvelope {
+    pub passkey: PasskeyBody,
+}
+
+/// The options of a ceremony; the cookie that ties them to the finish call
+/// is set alongside.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionsEnvelope {
+    /// `PublicKeyCredentialCreationOptionsJSON` (registration) or
+    /// `PublicKeyCredentialRequestOptionsJSON` (sign-in) of WebAuthn Level 3,
+    /// usable as is by `PublicKeyCredential.parseCreationOptionsFromJSON` /
+    /// `parseRequestOptionsFromJSON`. Binary members are base64url without
+    /// padding.
+    #[schema(value_type = Object)]
+    pub public_key: Value,
+}
+
+/// A page of the caller's security log.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    /// Newest first.
+    pub events: Vec<AuditEventBody>,
+    /// The `before` of the next page; null on the last page.
+    #[schema(format = Uuid, required = true)]
+    pub next_before: Option<String>,
+}
+
+/// `/healthz` and `/readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct StatusBody {
+    /// `ok` from `/healthz`, `ready` from `/readyz`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
+}
+
+/// `/.well-known/webauthn` (WebAuthn Related Origin Requests).
+#[derive(Serialize, ToSchema)]
+pub struct RelatedOriginsBody {
+    /// Other origins allowed to use this RP ID.
+    pub origins: Vec<String>,
+}
+
+/// The JSON Web Key Set that verifies the service's tokens; the signing
+/// key comes first.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Jwks)]
+pub struct JwksBody {
+    #[schema(value_type = Vec<Jwk>)]
+    pub keys: Vec<Value>,
+}
+
+impl JwksBody {
+    /// The keys of a set as the token port writes it (`{"keys": [...]}`).
+    pub fn from_set(set: Value) -> Self {
+        let keys = match set {
+            Value::Object(mut members) => match members.remove("keys") {
+                Some(Value::Array(keys)) => keys,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Self { keys }
+    }
+}
+
+/// A public key (RFC 7517); `kid` is its RFC 7638 thumbprint, as in the
+/// header of the tokens it verifies. Documentation only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Jwk {
+    #[schema(example = "EC")]
+    kty: String,
+    #[schema(example = "P-256")]
+    crv: String,
+    /// Base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    x: String,
+    /// Base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    y: String,
+    kid: String,
+    #[schema(example = "ES256")]
+    alg: String,
+    #[schema(rename = "use", example = "sig")]
+    use_: String,
+}
+
+/// `RegistrationResponseJSON` of WebAuthn Level 3: what
+/// `PublicKeyCredential.toJSON()` (or `@simplewebauthn/browser`) returns
+/// after `navigator.credentials.create()`. Members not listed are ignored.
+/// Documentation only: the service reads it with webauthn-rs.
+#[derive(ToSchema)]
+#[schema(as = RegistrationResponseJSON, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RegistrationResponseJson {
+    /// `rawId` again, base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    id: String,
+    /// The credential id (1–1023 bytes), base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$", min_length = 2, max_length = 1364)]
+    raw_id: String,
+    #[schema(rename = "type")]
+    kind: CredentialType,
+    response: AuthenticatorAttestationResponseJson,
+    /// `getClientExtensionResults()`.
+    #[schema(value_type = Object, required = false, nullable = false)]
+    client_extension_results: Option<Value>,
+    /// `platform` or `cross-platform`; not used by the service.
+    #[schema(value_type = Value, required = false)]
+    authenticator_attachment: Option<Value>,
+}
+
+/// `AuthenticatorAttestationResponseJSON`: binary members are base64url
+/// without padding. Documentation only.
+#[derive(ToSchema)]
+#[schema(as = AuthenticatorAttestationResponseJSON)]
+#[allow(dead_code)]
+pub struct AuthenticatorAttestationResponseJson {
+    #[schema(rename = "clientDataJSON", pattern = "^[A-Za-z0-9_-]*$")]
+    client_data_json: String,
+    #[schema(rename = "attestationObject", pattern = "^[A-Za-z0-9_-]*$")]
+    attestation_object: String,
+    /// `getTransports()`, e.g. `internal`, `hybrid`; unknown ones are
+    /// ignored.
+    transports: Option<Vec<String>>,
+}
+
+/// `AuthenticationResponseJSON` of WebAuthn Level 3: what
+/// `PublicKeyCredential.toJSON()` (or `@simplewebauthn/browser`) returns
+/// after `navigator.credentials.get()`. Members not listed are ignored.
+/// Documentation only: the service reads it with webauthn-rs.
+#[derive(ToSchema)]
+#[schema(as = AuthenticationResponseJSON, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AuthenticationResponseJson {
+    /// `rawId` again, base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    id: String,
+    /// The credential id (1–1023 bytes), base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$", min_length = 2, max_length = 1364)]
+    raw_id: String,
+    #[schema(rename = "type")]
+    kind: CredentialType,
+    response: AuthenticatorAssertionResponseJson,
+    /// `getClientExtensionResults()`.
+    #[schema(value_type = Object, required = false, nullable = false)]
+    client_extension_results: Option<Value>,
+    /// `platform` or `cross-platform`; not used by the service.
+    #[schema(value_type = Value, required = false)]
+    authenticator_attachment: Option<Value>,
+}
+
+/// `AuthenticatorAssertionResponseJSON`: binary members are base64url
+/// without padding. Documentation only.
+#[derive(ToSchema)]
+#[schema(as = AuthenticatorAssertionResponseJSON)]
+#[allow(dead_code)]
+pub struct AuthenticatorAssertionResponseJson {
+    #[schema(rename = "clientDataJSON", pattern = "^[A-Za-z0-9_-]*$")]
+    client_data_json: String,
+    #[schema(rename = "authenticatorData", pattern = "^[A-Za-z0-9_-]*$")]
+    authenticator_data: String,
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    signature: String,
+    /// The user handle the passkey was created with; required after
+    /// usernameless options.
+    #[schema(rename = "userHandle", pattern = "^[A-Za-z0-9_-]*$")]
+    user_handle: Option<String>,
+}
+
+/// A WebAuthn credential's `type`.
+#[derive(ToSchema)]
+#[schema(as = PublicKeyCredentialType)]
+#[allow(dead_code)]
+pub enum CredentialType {
+    #[schema(rename = "public-key")]
+    PublicKey,
 }
 
 #[cfg(test)]

@@ -6,10 +6,85 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use monetro_domain::{Error, ErrorCode};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_UNAVAILABLE: &str = "1";
+
+/// The body of every error answer: `{"error": {"code", "message", …}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong. The members are in the order the service has always
+/// written them (alphabetical).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetail {
+    /// Stable and machine-readable (API.md's table of codes).
+    #[schema(schema_with = code_schema)]
+    pub code: &'static str,
+    /// With `PASSKEY_NOT_FOUND` on sign-in: the unknown credential id
+    /// (base64url), for `PublicKeyCredential.signalUnknownCredential`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub credential_id: Option<String>,
+    /// For people; never a stack trace or a database message.
+    pub message: String,
+    /// With `PASSKEY_NOT_FOUND` on sign-in: the RP ID the credential was
+    /// looked up under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub rp_id: Option<String>,
+}
+
+/// Every code an error body can carry: the domain's and the transport's.
+pub const ERROR_CODES: [&str; 17] = [
+    "VALIDATION_FAILED",
+    "CHALLENGE_NOT_FOUND",
+    "CHALLENGE_EXPIRED",
+    "REGISTRATION_FAILED",
+    "AUTHENTICATION_FAILED",
+    "UNAUTHORIZED",
+    "TOKEN_EXPIRED",
+    "INVALID_CREDENTIALS",
+    "PASSKEY_NOT_FOUND",
+    "EMAIL_TAKEN",
+    "PASSKEY_ALREADY_REGISTERED",
+    "SERVICE_UNAVAILABLE",
+    "INTERNAL",
+    "PAYLOAD_TOO_LARGE",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "RATE_LIMITED",
+];
+
+fn code_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ERROR_CODES))
+        .examples(["PASSKEY_NOT_FOUND"])
+        .into()
+}
+
+/// Descriptions of the error answers shared by several operations of the
+/// OpenAPI document; each operation lists the ones it can really give.
+pub mod answers {
+    pub const BAD_BODY: &str = "`VALIDATION_FAILED`: the body is not the documented shape, \
+        is not `application/json`, or a field is out of range";
+    pub const UNAUTHORIZED: &str = "`UNAUTHORIZED`: the bearer token is missing or invalid, or \
+        its account is gone; `TOKEN_EXPIRED`: the token is past `exp`";
+    pub const TOO_LARGE: &str = "`PAYLOAD_TOO_LARGE`: the body is over the limit \
+        (`server.body_limit_bytes`, 64 KiB by default)";
+    pub const RATE_LIMITED: &str = "`RATE_LIMITED`: too many attempts from this address or \
+        for this account";
+    pub const UNAVAILABLE: &str = "`SERVICE_UNAVAILABLE`: the database or the ceremony store \
+        does not answer; nothing was stored";
+    pub const INTERNAL: &str = "`INTERNAL`: anything else; details only in the server log";
+}
 
 /// An error answer: a domain error, or one of the transport's own.
 #[derive(Debug, thiserror::Error)]
@@ -72,16 +147,19 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let mut body = Map::new();
-        body.insert("code".into(), self.code().into());
-        body.insert("message".into(), self.to_string().into());
+        let mut body = ErrorDetail {
+            code: self.code(),
+            credential_id: None,
+            message: self.to_string(),
+            rp_id: None,
+        };
         match self {
             Self::Domain(Error::UnknownCredential {
                 credential_id,
                 rp_id,
             }) => {
-                body.insert("credentialId".into(), credential_id.clone().into());
-                body.insert("rpId".into(), rp_id.clone().into());
+                body.credential_id = Some(credential_id.clone());
+                body.rp_id = Some(rp_id.clone());
             }
             Self::Domain(Error::Unavailable(cause)) => {
                 tracing::warn!(%cause, "answering 503: store unavailable");
@@ -105,7 +183,7 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-        response.json(json!({ "error": Value::Object(body) }))
+        response.json(ErrorBody { error: body })
     }
 }
 
@@ -113,6 +191,7 @@ impl ResponseError for ApiError {
 mod tests {
     use super::*;
     use actix_web::body::MessageBody as _;
+    use serde_json::{Value, json};
 
     fn body_of(error: ApiError) -> (StatusCode, Value) {
         let response = error.error_response();
@@ -140,6 +219,7 @@ mod tests {
         ];
         for (code, status) in table {
             assert_eq!(status_of(code).as_u16(), status, "{}", code.as_str());
+            assert!(ERROR_CODES.contains(&code.as_str()), "{}", code.as_str());
         }
     }
 
@@ -171,6 +251,42 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
         assert!(!body.to_string().contains("refused"));
+    }
+
+    #[test]
+    fn the_wire_bytes_are_unchanged() {
+        let error = ApiError::from(Error::UnknownCredential {
+            credential_id: "AAEC".into(),
+            rp_id: "localhost".into(),
+        });
+        let bytes = error.error_response().into_body().try_into_bytes().unwrap();
+        assert_eq!(
+            bytes,
+            r#"{"error":{"code":"PASSKEY_NOT_FOUND","credentialId":"AAEC","message":"Unknown Passkey","rpId":"localhost"}}"#
+        );
+        let bytes = ApiError::NotFound
+            .error_response()
+            .into_body()
+            .try_into_bytes()
+            .unwrap();
+        assert_eq!(
+            bytes,
+            r#"{"error":{"code":"NOT_FOUND","message":"No such route"}}"#
+        );
+    }
+
+    #[test]
+    fn the_documented_codes_cover_the_transport_errors() {
+        for error in [
+            ApiError::PayloadTooLarge { limit: 1 },
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+        ] {
+            assert!(ERROR_CODES.contains(&error.code()), "{}", error.code());
+        }
     }
 
     #[test]

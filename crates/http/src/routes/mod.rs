@@ -1,19 +1,108 @@
 //! The routes of the HTTP contract, and the JSON answers for everything
 //! outside it (unknown routes, wrong methods, malformed bodies).
+//!
+//! One table ([`table`]) lists every route: it registers them and it tells
+//! the OpenAPI test which routes the service serves.
 
-mod accounts;
-mod operations;
-mod passkeys;
+pub(crate) mod accounts;
+pub(crate) mod operations;
+pub(crate) mod passkeys;
 
 pub use operations::RelatedOrigins;
 
 use actix_web::error::JsonPayloadError;
-use actix_web::{HttpRequest, Resource, web};
+use actix_web::http::Method;
+use actix_web::{HttpRequest, Resource, Route, web};
 use monetro_app::Deps;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
 
 use crate::error::ApiError;
+use crate::openapi;
 
-/// Registers every route for an app over `D`.
+/// Every route of the API for an app over `D`: method, path pattern and
+/// handler. A path may appear with several methods.
+fn table<D: Deps>() -> Vec<(Method, &'static str, Route)> {
+    vec![
+        (Method::GET, "/healthz", web::to(operations::healthz)),
+        (Method::GET, "/readyz", web::to(operations::readyz::<D>)),
+        (
+            Method::GET,
+            "/.well-known/jwks.json",
+            web::to(operations::jwks::<D>),
+        ),
+        (
+            Method::GET,
+            "/.well-known/webauthn",
+            web::to(operations::related_origins),
+        ),
+        (Method::GET, "/metrics", web::to(operations::metrics::<D>)),
+        (Method::GET, "/api/openapi.json", web::to(openapi::document)),
+        (
+            Method::POST,
+            "/api/auth/signup",
+            web::to(accounts::signup::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/login",
+            web::to(accounts::login::<D>),
+        ),
+        (Method::GET, "/api/auth/me", web::to(accounts::me::<D>)),
+        (
+            Method::GET,
+            "/api/auth/audit",
+            web::to(accounts::audit::<D>),
+        ),
+        (
+            Method::GET,
+            "/api/auth/passkey/register-options",
+            web::to(passkeys::register_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/register",
+            web::to(passkeys::register::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/authenticate-options",
+            web::to(passkeys::authenticate_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/authenticate",
+            web::to(passkeys::authenticate::<D>),
+        ),
+        (
+            Method::GET,
+            "/api/auth/passkey/list",
+            web::to(passkeys::list::<D>),
+        ),
+        (
+            Method::DELETE,
+            "/api/auth/passkey/{id}",
+            web::to(passkeys::delete::<D>),
+        ),
+        (
+            Method::PATCH,
+            "/api/auth/passkey/{id}",
+            web::to(passkeys::rename::<D>),
+        ),
+    ]
+}
+
+/// The method and path pattern of every route the service serves (the
+/// production wiring, [`crate::startup::ServiceDeps`]).
+pub fn served_routes() -> Vec<(Method, &'static str)> {
+    table::<crate::startup::ServiceDeps>()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+/// Registers every route for an app over `D`: one resource per path, which
+/// answers `405 METHOD_NOT_ALLOWED` for the methods it lacks.
 pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(json_config(body_limit))
@@ -25,31 +114,18 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
             .app_data(
                 web::QueryConfig::default()
                     .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
-            )
-            .service(route("/healthz").get(operations::healthz))
-            .service(route("/readyz").get(operations::readyz::<D>))
-            .service(route("/.well-known/jwks.json").get(operations::jwks::<D>))
-            .service(route("/.well-known/webauthn").get(operations::related_origins))
-            .service(route("/metrics").get(operations::metrics::<D>))
-            .service(route("/api/auth/signup").post(accounts::signup::<D>))
-            .service(route("/api/auth/login").post(accounts::login::<D>))
-            .service(route("/api/auth/me").get(accounts::me::<D>))
-            .service(route("/api/auth/audit").get(accounts::audit::<D>))
-            .service(
-                route("/api/auth/passkey/register-options").get(passkeys::register_options::<D>),
-            )
-            .service(route("/api/auth/passkey/register").post(passkeys::register::<D>))
-            .service(
-                route("/api/auth/passkey/authenticate-options")
-                    .post(passkeys::authenticate_options::<D>),
-            )
-            .service(route("/api/auth/passkey/authenticate").post(passkeys::authenticate::<D>))
-            .service(route("/api/auth/passkey/list").get(passkeys::list::<D>))
-            .service(
-                route("/api/auth/passkey/{id}")
-                    .route(web::delete().to(passkeys::delete::<D>))
-                    .route(web::patch().to(passkeys::rename::<D>)),
             );
+        let mut paths: Vec<(&'static str, Vec<Route>)> = Vec::new();
+        for (method, path, route) in table::<D>() {
+            let route = route.method(method);
+            match paths.iter_mut().find(|(known, _)| *known == path) {
+                Some((_, routes)) => routes.push(route),
+                None => paths.push((path, vec![route])),
+            }
+        }
+        for (path, routes) in paths {
+            cfg.service(routes.into_iter().fold(resource(path), Resource::route));
+        }
     }
 }
 
@@ -57,7 +133,7 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
 pub struct BodyLimit(pub usize);
 
 /// A resource that answers `405 METHOD_NOT_ALLOWED` for methods it lacks.
-fn route(path: &str) -> Resource {
+fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(|| async {
         Err::<String, _>(ApiError::MethodNotAllowed)
     }))
@@ -66,6 +142,20 @@ fn route(path: &str) -> Resource {
 /// `404 NOT_FOUND` for a path no route matches.
 pub async fn not_found() -> Result<String, ApiError> {
     Err(ApiError::NotFound)
+}
+
+/// A request body that must be a JSON object. Serde alone would also read a
+/// struct from an array of its members' values (`["ann@example.com", …]`),
+/// which is not the documented shape.
+pub struct Object<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {
+    fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        let members = serde_json::Map::deserialize(deserializer)?;
+        T::deserialize(serde_json::Value::Object(members))
+            .map(Self)
+            .map_err(De::Error::custom)
+    }
 }
 
 fn json_config(limit: usize) -> web::JsonConfig {

@@ -5,38 +5,80 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_app::{App, AuthenticationCredential, Deps, RegistrationCredential};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
-use crate::dto::PasskeyBody;
-use crate::error::ApiError;
+use crate::dto::{
+    AuthenticationResponseJson, OptionsEnvelope, PasskeyBody, PasskeyEnvelope, PasskeyListBody,
+    RegistrationResponseJson, SessionBody,
+};
+use crate::error::{ApiError, ErrorBody, answers};
 use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
-use crate::routes::BodyLimit;
 use crate::routes::accounts::session_response;
+use crate::routes::{BodyLimit, Object};
 
-#[derive(Deserialize)]
+/// A new passkey: the browser's credential and an optional name.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RegisterPasskey)]
 pub struct RegisterBody {
+    /// 1–64 characters after trimming; when absent, null or blank, the
+    /// authenticator's name (e.g. "iCloud Keychain") or "Passkey".
+    #[schema(example = "MacBook Touch ID")]
     name: Option<String>,
+    #[schema(value_type = RegistrationResponseJson)]
     credential: RegistrationCredential,
 }
 
-#[derive(Deserialize, Default)]
+/// Whose passkeys to offer: nobody's (`{}`, usernameless) or one email's.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(default)]
+#[schema(as = AuthenticateOptions)]
 pub struct AuthenticateOptionsBody {
+    /// Absent or null: usernameless sign-in (`allowCredentials` empty).
+    /// An address: `allowCredentials` lists that account's passkeys, or a
+    /// stable decoy when there is no such account or it has none.
+    #[schema(example = "ann@example.com")]
     email: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A passkey assertion.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AuthenticatePasskey)]
 pub struct AuthenticateBody {
+    #[schema(value_type = AuthenticationResponseJson)]
     credential: AuthenticationCredential,
 }
 
-#[derive(Deserialize)]
+/// A passkey's new name.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RenamePasskey)]
 pub struct RenameBody {
+    /// 1–64 characters after trimming.
+    #[schema(example = "Work laptop")]
     name: String,
 }
 
+/// Creation options for a new passkey of the signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/auth/passkey/register-options",
+    operation_id = "registerOptions",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`: \
+            `rp.id` the RP ID, `user.id` the user handle, `excludeCredentials` the user's \
+            passkeys, `residentKey` and `userVerification` `required`, `attestation` `none`",
+            body = OptionsEnvelope,
+            headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
+                ceremony's handle, for the finish call"))),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn register_options<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
@@ -44,17 +86,46 @@ pub async fn register_options<D: Deps>(
 ) -> Result<HttpResponse, ApiError> {
     let (handle, options) = app.start_registration(auth.user_id).await?;
     ceremonies.remember(Slot::Registration, &handle)?;
-    Ok(HttpResponse::Ok().json(json!({ "publicKey": options })))
+    Ok(HttpResponse::Ok().json(OptionsEnvelope {
+        public_key: options,
+    }))
 }
 
+/// Verifies and stores a new passkey.
+///
+/// The registration ceremony in the cookie must have been started by the
+/// same user.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/register",
+    operation_id = "register",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The new passkey", body = PasskeyEnvelope),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape; `CHALLENGE_NOT_FOUND`: no live registration of this user in the cookie; \
+            `CHALLENGE_EXPIRED`: the ceremony is older than its TTL; `REGISTRATION_FAILED`: \
+            the attestation did not verify", body = ErrorBody),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 409, description = "`PASSKEY_ALREADY_REGISTERED`: the credential id is \
+            already stored", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn register<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
     requester: Requester,
     ceremonies: Ceremonies,
     metrics: web::Data<Metrics>,
-    body: web::Json<RegisterBody>,
+    body: web::Json<Object<RegisterBody>>,
 ) -> Result<HttpResponse, ApiError> {
+    let Object(body) = body.into_inner();
     let handle = ceremonies.handle(Slot::Registration);
     let outcome = app
         .finish_registration(
@@ -67,10 +138,36 @@ pub async fn register<D: Deps>(
         .await;
     metrics.observe_ceremony(Ceremony::Registration, &outcome);
     let passkey = outcome?;
-    Ok(HttpResponse::Created().json(json!({ "passkey": PasskeyBody::from(&passkey) })))
+    Ok(HttpResponse::Created().json(PasskeyEnvelope {
+        passkey: PasskeyBody::from(&passkey),
+    }))
 }
 
+/// Request options for signing in with a passkey.
+///
 /// The body is optional: none, `{}` and `{"email": …}` are all accepted.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/authenticate-options",
+    operation_id = "authenticateOptions",
+    tag = "passkeys",
+    request_body = Option<AuthenticateOptionsBody>,
+    responses(
+        (status = 200, description = "`PublicKeyCredentialRequestOptionsJSON` in `publicKey`: \
+            `rpId`, `challenge`, `userVerification` `required`, `timeout`, `allowCredentials`",
+            body = OptionsEnvelope,
+            headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
+                ceremony's handle, for the finish call"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not JSON of the \
+            documented shape, or `email` is not an address", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn authenticate_options<D: Deps>(
     _admitted: Admitted,
     app: web::Data<App<D>>,
@@ -87,25 +184,56 @@ pub async fn authenticate_options<D: Deps>(
     let body: AuthenticateOptionsBody = if body.iter().all(u8::is_ascii_whitespace) {
         AuthenticateOptionsBody::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Object<_>>(&body)
             .map_err(|e| ApiError::validation(format!("invalid body: {e}")))?
+            .0
     };
     if let Some(email) = &body.email {
         limits.check_account(email)?;
     }
     let (handle, options) = app.start_authentication(body.email.as_deref()).await?;
     ceremonies.remember(Slot::Authentication, &handle)?;
-    Ok(HttpResponse::Ok().json(json!({ "publicKey": options })))
+    Ok(HttpResponse::Ok().json(OptionsEnvelope {
+        public_key: options,
+    }))
 }
 
+/// Signs in with a passkey.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/authenticate",
+    operation_id = "authenticate",
+    tag = "passkeys",
+    request_body = AuthenticateBody,
+    responses(
+        (status = 200, description = "Signed in", body = SessionBody,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape; `CHALLENGE_NOT_FOUND`: no live sign-in ceremony in the cookie; \
+            `CHALLENGE_EXPIRED`: the ceremony is older than its TTL", body = ErrorBody),
+        (status = 401, description = "`AUTHENTICATION_FAILED`: the assertion did not verify, \
+            or the credential was not offered, or `userHandle` is missing or not the owner's",
+            body = ErrorBody),
+        (status = 404, description = "`PASSKEY_NOT_FOUND` (`Unknown Passkey`): the credential \
+            id is not stored; `credentialId` and `rpId` are set for \
+            `PublicKeyCredential.signalUnknownCredential`", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn authenticate<D: Deps>(
     _admitted: Admitted,
     requester: Requester,
     app: web::Data<App<D>>,
     ceremonies: Ceremonies,
     metrics: web::Data<Metrics>,
-    body: web::Json<AuthenticateBody>,
+    body: web::Json<Object<AuthenticateBody>>,
 ) -> Result<HttpResponse, ApiError> {
+    let Object(body) = body.into_inner();
     let handle = ceremonies.handle(Slot::Authentication);
     let outcome = app
         .finish_authentication(handle.as_ref(), &body.credential, &requester.0)
@@ -115,19 +243,56 @@ pub async fn authenticate<D: Deps>(
     Ok(session_response(HttpResponse::Ok(), &session))
 }
 
+/// The user's passkeys, newest first.
+///
+/// With what a browser needs for
+/// `PublicKeyCredential.signalAllAcceptedCredentials`.
+#[utoipa::path(
+    get,
+    path = "/api/auth/passkey/list",
+    operation_id = "listPasskeys",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The passkeys", body = PasskeyListBody),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn list<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
 ) -> Result<HttpResponse, ApiError> {
     let list = app.list_passkeys(auth.user_id).await?;
     let passkeys: Vec<PasskeyBody> = list.passkeys.iter().map(PasskeyBody::from).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "rpId": list.rp_id,
-        "userHandle": URL_SAFE_NO_PAD.encode(list.user_handle.as_bytes()),
-        "passkeys": passkeys,
-    })))
+    Ok(HttpResponse::Ok().json(PasskeyListBody {
+        passkeys,
+        rp_id: list.rp_id,
+        user_handle: URL_SAFE_NO_PAD.encode(list.user_handle.as_bytes()),
+    }))
 }
 
+/// Removes one of the caller's passkeys.
+#[utoipa::path(
+    delete,
+    path = "/api/auth/passkey/{id}",
+    operation_id = "deletePasskey",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The passkey's `id`")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "`VALIDATION_FAILED`: the id is not a UUID", body = ErrorBody),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
+            body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn delete<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
@@ -138,15 +303,40 @@ pub async fn delete<D: Deps>(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Renames one of the caller's passkeys.
+#[utoipa::path(
+    patch,
+    path = "/api/auth/passkey/{id}",
+    operation_id = "renamePasskey",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The passkey's `id`")),
+    request_body = RenameBody,
+    responses(
+        (status = 200, description = "The renamed passkey", body = PasskeyEnvelope),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape, the name is blank or too long, or the id is not a UUID", body = ErrorBody),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
+            body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
 pub async fn rename<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
     requester: Requester,
     id: web::Path<String>,
-    body: web::Json<RenameBody>,
+    body: web::Json<Object<RenameBody>>,
 ) -> Result<HttpResponse, ApiError> {
+    let Object(body) = body.into_inner();
     let passkey = app
         .rename_passkey(auth.user_id, &id, &body.name, &requester.0)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "passkey": PasskeyBody::from(&passkey) })))
+    Ok(HttpResponse::Ok().json(PasskeyEnvelope {
+        passkey: PasskeyBody::from(&passkey),
+    }))
 }

@@ -1,0 +1,94 @@
+//! The OpenAPI 3.1 document of the API, generated from the handlers'
+//! annotations and served at `GET /api/openapi.json`. The test
+//! `tests/openapi.rs` checks that it lists exactly the routes of
+//! [`crate::routes::served_routes`].
+
+use std::sync::LazyLock;
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{accounts, operations, passkeys};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Monetro passkey service",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "Accounts, password login and passwordless sign-in with passkeys \
+            (WebAuthn), issuing ES256 JWTs. Every non-2xx answer has the body \
+            `{\"error\": {\"code\", \"message\"}}`; an unknown route answers \
+            `404 NOT_FOUND` and a method a route lacks `405 METHOD_NOT_ALLOWED`. \
+            Binary values are base64url without padding. The WebAuthn ceremonies keep \
+            their state behind the `monetro_ceremony` cookie that the options call sets: \
+            send it back with the finish call.",
+    ),
+    paths(
+        accounts::signup,
+        accounts::login,
+        accounts::me,
+        accounts::audit,
+        passkeys::register_options,
+        passkeys::register,
+        passkeys::authenticate_options,
+        passkeys::authenticate,
+        passkeys::list,
+        passkeys::delete,
+        passkeys::rename,
+        operations::healthz,
+        operations::readyz,
+        operations::jwks,
+        operations::related_origins,
+        operations::metrics,
+        document,
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "accounts", description = "Sign-up, password login, the signed-in user and \
+            their security log"),
+        (name = "passkeys", description = "Registering, listing, renaming and removing \
+            passkeys, and signing in with one"),
+        (name = "operations", description = "Health, readiness, keys, related origins, \
+            metrics and this document"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The `bearer` security scheme the bearer endpoints name.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The ES256 token of signup, login or passkey sign-in. Missing, \
+                         malformed or badly signed: `401 UNAUTHORIZED`; past `exp`: \
+                         `401 TOKEN_EXPIRED`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of the API",
+        body = Object)),
+)]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(&*DOCUMENT)
+}

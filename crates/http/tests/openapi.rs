@@ -1,0 +1,666 @@
+//! The OpenAPI document at `/api/openapi.json`: it lists exactly the routes
+//! the service serves, declares every operation's error answers with the
+//! error schema, and real answers (and real requests) fit its schemas.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Backend, Client, TestApp, spawn};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The operations API.md marks *(bearer)*.
+const BEARER: [(&str, &str); 7] = [
+    ("GET", "/api/auth/me"),
+    ("GET", "/api/auth/audit"),
+    ("GET", "/api/auth/passkey/register-options"),
+    ("POST", "/api/auth/passkey/register"),
+    ("GET", "/api/auth/passkey/list"),
+    ("DELETE", "/api/auth/passkey/{id}"),
+    ("PATCH", "/api/auth/passkey/{id}"),
+];
+
+/// The operations behind the per-address rate limit.
+const RATE_LIMITED: [(&str, &str); 4] = [
+    ("POST", "/api/auth/signup"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/passkey/authenticate-options"),
+    ("POST", "/api/auth/passkey/authenticate"),
+];
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+const ERROR_SCHEMA: &str = "#/components/schemas/ErrorBody";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_lists_exactly_the_served_routes() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    assert!(
+        doc.0["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc.0["openapi"]
+    );
+    assert_eq!(doc.0["info"]["title"], "Monetro passkey service");
+    assert_eq!(doc.0["info"]["version"], env!("CARGO_PKG_VERSION"));
+
+    let documented: BTreeSet<(String, String)> = doc
+        .operations()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let served: BTreeSet<(String, String)> = monetro_http::routes::served_routes()
+        .into_iter()
+        .map(|(method, path)| (method.as_str().to_owned(), path.to_owned()))
+        .collect();
+    assert_eq!(documented, served);
+    assert!(served.contains(&("GET".into(), "/api/openapi.json".into())));
+    assert!(served.contains(&("DELETE".into(), "/api/auth/passkey/{id}".into())));
+    assert!(served.contains(&("PATCH".into(), "/api/auth/passkey/{id}".into())));
+
+    // Every served route answers (none is a 404 of the router), and every
+    // method the document does not list on a path answers 405.
+    let anon = Client::new(&app);
+    for (method, path) in &served {
+        let url = format!("{}{}", app.base, path.replace("{id}", "not-a-uuid"));
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let status = anon
+            .http
+            .request(method, &url)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_ne!(status, StatusCode::NOT_FOUND, "{path} is not routed");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        for other in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if served.contains(&(other.to_owned(), path.clone())) {
+                continue;
+            }
+            let method = Method::from_bytes(other.as_bytes()).unwrap();
+            let answer =
+                common::answer(anon.http.request(method, &url).send().await.unwrap()).await;
+            answer.assert_error(405, "METHOD_NOT_ALLOWED");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_declares_its_errors_with_the_error_schema() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+
+    let detail = json!({ "$ref": "#/components/schemas/ErrorDetail" });
+    let detail = doc.resolve(&detail);
+    assert_eq!(
+        doc.resolve(&json!({ "$ref": ERROR_SCHEMA }))["required"],
+        json!(["error"])
+    );
+    assert_eq!(detail["required"], json!(["code", "message"]));
+    for member in ["credentialId", "rpId"] {
+        assert_eq!(detail["properties"][member]["type"], "string", "{member}");
+    }
+    let codes = detail["properties"]["code"]["enum"].as_array().unwrap();
+    for code in [
+        "VALIDATION_FAILED",
+        "PASSKEY_NOT_FOUND",
+        "METHOD_NOT_ALLOWED",
+    ] {
+        assert!(codes.contains(&json!(code)), "{code}");
+    }
+
+    let scheme = &doc.0["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(scheme["bearerFormat"], "JWT");
+
+    let mut bearer = BTreeSet::new();
+    for (method, path, operation) in doc.operations() {
+        let name = format!("{method} {path}");
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|status| status.starts_with('2')),
+            "{name}: no success answer"
+        );
+        for (status, response) in responses {
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{name} {status}: no description"
+            );
+            if status.as_str() >= "400" {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"], ERROR_SCHEMA,
+                    "{name} {status}"
+                );
+                assert_eq!(
+                    response["content"].as_object().unwrap().len(),
+                    1,
+                    "{name} {status}"
+                );
+            }
+            if status == "429" || status == "503" {
+                assert!(
+                    response["headers"]["Retry-After"].is_object(),
+                    "{name} {status}: Retry-After"
+                );
+            }
+        }
+        let declares = |status: &str| responses.contains_key(status);
+        if operation.get("requestBody").is_some() {
+            assert!(declares("400") && declares("413"), "{name}: body errors");
+        }
+        if operation.get("parameters").is_some() {
+            assert!(declares("400"), "{name}: parameter errors");
+        }
+        if RATE_LIMITED.contains(&(method.as_str(), path.as_str())) {
+            assert!(declares("429"), "{name}: rate limit");
+        }
+        if let Some(security) = operation.get("security") {
+            assert_eq!(security, &json!([{ "bearer": [] }]), "{name}");
+            assert!(declares("401"), "{name}: bearer errors");
+            bearer.insert((method, path));
+        }
+    }
+    let expected: BTreeSet<(String, String)> = BEARER
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(bearer, expected);
+}
+
+/// Every answer of a tour through the API, good and bad, is one the
+/// document declares for its operation, and its body fits the declared
+/// schema with no undocumented member. The requests sent fit theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_and_requests_fit_the_document() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    let anon = Client::new(&app);
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let limit = app.config.server.body_limit_bytes;
+    let oversized = json!({ "name": "x".repeat(limit) });
+
+    // Every operation: anonymous, then signed in, with a body of the wrong
+    // shape, an empty object and an oversized one.
+    for (method, pattern, operation) in doc.operations() {
+        let has_body = operation.get("requestBody").is_some();
+        for id in ["not-a-uuid", "0190c6a4-5b7e-7c1a-9d3e-1f2a3b4c5d6e"] {
+            let path = pattern.replace("{id}", id);
+            let bodies: Vec<Option<Value>> = if has_body {
+                vec![Some(json!([])), Some(json!({})), Some(oversized.clone())]
+            } else {
+                vec![None]
+            };
+            for body in &bodies {
+                for client in [&anon, &ann] {
+                    let answer = send(client, &method, &path, body.as_ref()).await;
+                    doc.check(&method, &pattern, &answer);
+                }
+            }
+        }
+    }
+
+    // The real thing, each request checked against its schema first.
+    let options = ann.registration_options().await;
+    let credential = ann.authenticator.register(&options, &app.origin).unwrap();
+    let body = json!({ "name": "Laptop", "credential": credential });
+    doc.check_request("POST", "/api/auth/passkey/register", &body);
+    let registered = send(&ann, "POST", "/api/auth/passkey/register", Some(&body)).await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    doc.check("POST", "/api/auth/passkey/register", &registered);
+    let passkey = registered.body["passkey"].clone();
+    let path = format!("/api/auth/passkey/{}", passkey["id"].as_str().unwrap());
+
+    let rename = json!({ "name": "Work laptop" });
+    doc.check_request("PATCH", "/api/auth/passkey/{id}", &rename);
+    let renamed = send(&ann, "PATCH", &path, Some(&rename)).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    doc.check("PATCH", "/api/auth/passkey/{id}", &renamed);
+
+    for (request, operation) in [
+        (json!({}), "/api/auth/passkey/authenticate-options"),
+        (
+            json!({ "email": "ann@example.com" }),
+            "/api/auth/passkey/authenticate-options",
+        ),
+        (
+            json!({ "email": "ann@example.com", "password": "correct horse battery" }),
+            "/api/auth/login",
+        ),
+        (
+            json!({
+                "email": "bob@example.com",
+                "password": "correct horse battery",
+                "displayName": null,
+            }),
+            "/api/auth/signup",
+        ),
+    ] {
+        doc.check_request("POST", operation, &request);
+        let answer = send(&anon, "POST", operation, Some(&request)).await;
+        assert!(answer.status.is_success(), "{operation}: {}", answer.body);
+        doc.check("POST", operation, &answer);
+    }
+
+    let mut browser = ann.elsewhere(&app);
+    browser.token = None;
+    let (signed_in, sent) = sign_in(&mut browser).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    doc.check_request("POST", "/api/auth/passkey/authenticate", &sent);
+    doc.check("POST", "/api/auth/passkey/authenticate", &signed_in);
+
+    for get in [
+        "/api/auth/me",
+        "/api/auth/passkey/list",
+        "/api/auth/audit?limit=3",
+    ] {
+        let answer = send(&ann, "GET", get, None).await;
+        assert_eq!(answer.status, 200, "{get}: {}", answer.body);
+        doc.check("GET", get.split('?').next().unwrap(), &answer);
+    }
+    let list = send(&ann, "GET", "/api/auth/passkey/list", None).await;
+    assert_eq!(list.body["passkeys"][0]["name"], "Work laptop");
+    let audit = send(&ann, "GET", "/api/auth/audit?limit=3", None).await;
+    assert!(audit.body["nextBefore"].is_string(), "{}", audit.body);
+
+    let deleted = send(&ann, "DELETE", &path, None).await;
+    assert_eq!(deleted.status, 204);
+    doc.check("DELETE", "/api/auth/passkey/{id}", &deleted);
+
+    // The browser still holds the deleted passkey: 404 with the members
+    // for `signalUnknownCredential`.
+    let (unknown, _) = sign_in(&mut browser).await;
+    unknown.assert_error(404, "PASSKEY_NOT_FOUND");
+    assert!(unknown.body["error"]["credentialId"].is_string());
+    doc.check("POST", "/api/auth/passkey/authenticate", &unknown);
+
+    // A replayed finish, a wrong password, a taken email.
+    let replay = send(
+        &browser,
+        "POST",
+        "/api/auth/passkey/authenticate",
+        Some(&sent),
+    )
+    .await;
+    replay.assert_error(400, "CHALLENGE_NOT_FOUND");
+    doc.check("POST", "/api/auth/passkey/authenticate", &replay);
+    let wrong = json!({ "email": "ann@example.com", "password": "wrong password" });
+    let refused = send(&anon, "POST", "/api/auth/login", Some(&wrong)).await;
+    refused.assert_error(401, "INVALID_CREDENTIALS");
+    doc.check("POST", "/api/auth/login", &refused);
+    let taken = json!({ "email": "ann@example.com", "password": "correct horse battery" });
+    let conflict = send(&anon, "POST", "/api/auth/signup", Some(&taken)).await;
+    conflict.assert_error(409, "EMAIL_TAKEN");
+    doc.check("POST", "/api/auth/signup", &conflict);
+}
+
+/// The schemas reject what they should, so the checks above mean something.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_checks_catch_misfits() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    let session = json!({ "$ref": "#/components/schemas/Session" });
+    let good = json!({ "token": "t", "tokenType": "Bearer", "expiresIn": 900,
+        "user": { "id": "0190c6a4-5b7e-7c1a-9d3e-1f2a3b4c5d6e", "email": "a@b.c",
+                  "displayName": null } });
+    assert_eq!(doc.misfits(&session, &good, true), Vec::<String>::new());
+    for (member, value) in [
+        ("tokenType", json!("bearer")),
+        ("expiresIn", json!("900")),
+        ("extra", json!(1)),
+    ] {
+        let mut bad = good.clone();
+        bad[member] = value;
+        assert!(!doc.misfits(&session, &bad, true).is_empty(), "{member}");
+    }
+    let mut no_user = good.clone();
+    no_user.as_object_mut().unwrap().remove("user");
+    assert!(!doc.misfits(&session, &no_user, true).is_empty());
+    let mut no_name = good.clone();
+    no_name["user"]
+        .as_object_mut()
+        .unwrap()
+        .remove("displayName");
+    assert!(!doc.misfits(&session, &no_name, true).is_empty());
+
+    let passkey = json!({ "$ref": "#/components/schemas/Passkey" });
+    let required = doc.resolve(&passkey)["required"].clone();
+    for member in [
+        "id",
+        "name",
+        "credentialId",
+        "createdAt",
+        "lastUsedAt",
+        "backupEligible",
+        "backedUp",
+        "transports",
+        "aaguid",
+        "authenticatorName",
+    ] {
+        assert!(
+            required.as_array().unwrap().contains(&json!(member)),
+            "{member}"
+        );
+    }
+    let credential = json!({ "$ref": "#/components/schemas/RegistrationResponseJSON" });
+    let padded = json!({ "id": "AAEC", "rawId": "AAEC==", "type": "public-key",
+        "response": { "clientDataJSON": "e30", "attestationObject": "oA" } });
+    assert!(!doc.misfits(&credential, &padded, false).is_empty());
+}
+
+/// An answer with its content type; `body` is JSON when the answer is,
+/// else the text (`Null` when there is none).
+struct Answer {
+    content_type: Option<String>,
+    inner: common::Answer,
+}
+
+impl std::ops::Deref for Answer {
+    type Target = common::Answer;
+
+    fn deref(&self) -> &common::Answer {
+        &self.inner
+    }
+}
+
+/// A usernameless sign-in: the finish answer and the body sent.
+async fn sign_in(client: &mut Client) -> (Answer, Value) {
+    let options = client.sign_in_options(json!({})).await;
+    let origin = client.app.origin.clone();
+    let credential = client
+        .authenticator
+        .authenticate(&options, &origin)
+        .unwrap();
+    let body = json!({ "credential": credential });
+    let answer = send(
+        client,
+        "POST",
+        "/api/auth/passkey/authenticate",
+        Some(&body),
+    )
+    .await;
+    (answer, body)
+}
+
+async fn send(client: &Client, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client
+        .http
+        .request(method, format!("{}{path}", client.app.base));
+    if let Some(token) = &client.token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = response.bytes().await.unwrap();
+    let body = match &content_type {
+        Some(t) if t.starts_with("application/json") => serde_json::from_slice(&bytes).unwrap(),
+        _ if bytes.is_empty() => Value::Null,
+        _ => Value::String(String::from_utf8(bytes.to_vec()).unwrap()),
+    };
+    Answer {
+        content_type,
+        inner: common::Answer {
+            status,
+            headers,
+            body,
+        },
+    }
+}
+
+struct Doc(Value);
+
+impl Doc {
+    async fn fetch(app: &TestApp) -> Self {
+        let answer = send(&Client::new(app), "GET", "/api/openapi.json", None).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.content_type.as_deref(), Some("application/json"));
+        Self(answer.body.clone())
+    }
+
+    /// (METHOD, path, operation) of every operation.
+    fn operations(&self) -> Vec<(String, String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in self.0["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                assert!(METHODS.contains(&method.as_str()), "{path}: {method}");
+                all.push((method.to_uppercase(), path.clone(), operation.clone()));
+            }
+        }
+        all
+    }
+
+    fn operation(&self, method: &str, path: &str) -> &Value {
+        let operation = &self.0["paths"][path][method.to_lowercase()];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        operation
+    }
+
+    /// Asserts that the document declares `answer` for the operation: its
+    /// status, its content type and a body that fits (strictly: no
+    /// undocumented member).
+    fn check(&self, method: &str, path: &str, answer: &Answer) {
+        let name = format!("{method} {path}");
+        let status = answer.status.as_u16().to_string();
+        let response = &self.operation(method, path)["responses"][&status];
+        assert!(
+            response.is_object(),
+            "{name} answered {status}, which it does not declare: {}",
+            answer.body
+        );
+        let Some(content) = response.get("content") else {
+            assert_eq!(answer.body, Value::Null, "{name} {status}: undeclared body");
+            return;
+        };
+        let content_type = answer.content_type.as_deref().unwrap_or_default();
+        let (_, media) = content
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(declared, _)| content_type.starts_with(declared.as_str()))
+            .unwrap_or_else(|| panic!("{name} {status}: undeclared content type {content_type}"));
+        let misfits = self.misfits(&media["schema"], &answer.body, true);
+        assert!(
+            misfits.is_empty(),
+            "{name} {status} does not fit its schema: {misfits:?}\n{}",
+            answer.body
+        );
+    }
+
+    /// Asserts that a request body we send fits the operation's schema
+    /// (members a browser adds beyond it are allowed).
+    fn check_request(&self, method: &str, path: &str, body: &Value) {
+        let schema =
+            &self.operation(method, path)["requestBody"]["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{method} {path}: no JSON body");
+        let misfits = self.misfits(schema, body, false);
+        assert!(misfits.is_empty(), "{method} {path} request: {misfits:?}");
+    }
+
+    fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                let name = reference
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+                let target = &self.0["components"]["schemas"][name];
+                assert!(target.is_object(), "{reference} is not in the document");
+                self.resolve(target)
+            }
+            None => schema,
+        }
+    }
+
+    /// Where `value` does not fit `schema` (the subset of JSON Schema the
+    /// document uses; an unknown keyword fails the test rather than being
+    /// skipped). `strict`: members the schema does not list are misfits.
+    fn misfits(&self, schema: &Value, value: &Value, strict: bool) -> Vec<String> {
+        let mut found = Vec::new();
+        self.walk(schema, value, strict, "$", &mut found);
+        found
+    }
+
+    fn walk(&self, schema: &Value, value: &Value, strict: bool, at: &str, found: &mut Vec<String>) {
+        let schema = self.resolve(schema);
+        macro_rules! misfit {
+            ($($why:tt)*) => {
+                found.push(format!("{at}: {}", format!($($why)*)))
+            };
+        }
+        for (keyword, rule) in schema.as_object().unwrap() {
+            match keyword.as_str() {
+                "description" | "example" | "examples" | "default" | "title" => {}
+                "type" => {
+                    let types: Vec<&str> = match rule {
+                        Value::String(one) => vec![one.as_str()],
+                        Value::Array(many) => many.iter().map(|t| t.as_str().unwrap()).collect(),
+                        other => panic!("type {other}"),
+                    };
+                    if !types.iter().any(|t| is_of_type(value, t)) {
+                        misfit!("{value} is not of type {rule}");
+                    }
+                }
+                "enum" => {
+                    if !rule.as_array().unwrap().contains(value) {
+                        misfit!("{value} is not one of {rule}");
+                    }
+                }
+                "pattern" => {
+                    if let Some(text) = value.as_str()
+                        && !matches_pattern(rule.as_str().unwrap(), text)
+                    {
+                        misfit!("{text:?} does not match {rule}");
+                    }
+                }
+                "minLength" | "maxLength" => {
+                    if let Some(text) = value.as_str() {
+                        let length = text.chars().count() as u64;
+                        let bound = rule.as_u64().unwrap();
+                        if (keyword == "minLength" && length < bound)
+                            || (keyword == "maxLength" && length > bound)
+                        {
+                            misfit!("length {length} breaks {keyword} {bound}");
+                        }
+                    }
+                }
+                "minimum" | "maximum" => {
+                    if let Some(number) = value.as_f64() {
+                        let bound = rule.as_f64().unwrap();
+                        if (keyword == "minimum" && number < bound)
+                            || (keyword == "maximum" && number > bound)
+                        {
+                            misfit!("{number} breaks {keyword} {bound}");
+                        }
+                    }
+                }
+                "format" => {
+                    if let Some(text) = value.as_str()
+                        && !has_format(rule.as_str().unwrap(), text)
+                    {
+                        misfit!("{text:?} is not a {rule}");
+                    }
+                }
+                "required" => {
+                    if let Some(members) = value.as_object() {
+                        for name in rule.as_array().unwrap() {
+                            if !members.contains_key(name.as_str().unwrap()) {
+                                misfit!("required member {name} is missing");
+                            }
+                        }
+                    }
+                }
+                "properties" => {
+                    if let Some(members) = value.as_object() {
+                        let declared = rule.as_object().unwrap();
+                        for (name, member) in members {
+                            match declared.get(name) {
+                                Some(member_schema) => self.walk(
+                                    member_schema,
+                                    member,
+                                    strict,
+                                    &format!("{at}.{name}"),
+                                    found,
+                                ),
+                                None if strict => {
+                                    found.push(format!("{at}: undocumented member {name:?}"))
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                }
+                "items" => {
+                    if let Some(items) = value.as_array() {
+                        for (index, item) in items.iter().enumerate() {
+                            self.walk(rule, item, strict, &format!("{at}[{index}]"), found);
+                        }
+                    }
+                }
+                "oneOf" | "anyOf" => {
+                    let fitting = rule
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|option| self.misfits(option, value, strict).is_empty())
+                        .count();
+                    if fitting == 0 || (keyword == "oneOf" && fitting > 1) {
+                        found.push(format!("{at}: {fitting} of {keyword} fit"));
+                    }
+                }
+                other => panic!("the test's schema check does not know {other:?}: teach it"),
+            }
+        }
+    }
+}
+
+fn is_of_type(value: &Value, json_type: &str) -> bool {
+    match json_type {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        other => panic!("unknown type {other}"),
+    }
+}
+
+/// The patterns the document uses (the test has no regex engine).
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    match pattern {
+        "^[A-Za-z0-9_-]*$" => text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        "^Bearer$" => text == "Bearer",
+        other => panic!("the test's schema check does not know the pattern {other:?}: teach it"),
+    }
+}
+
+fn has_format(format: &str, text: &str) -> bool {
+    match format {
+        "uuid" => text.len() == 36 && uuid::Uuid::try_parse(text).is_ok(),
+        "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        // Integer formats: the type check covers them.
+        "int32" | "int64" => true,
+        other => panic!("the test's schema check does not know the format {other:?}: teach it"),
+    }
+}
