@@ -524,7 +524,7 @@ async function passkeysPage() {
         field("authenticator").textContent = passkey.authenticatorName ?? "Unknown authenticator";
         field("created").replaceWith(timeElement(passkey.createdAt));
         if (passkey.lastUsedAt) field("used").replaceChildren("last used ", timeElement(passkey.lastUsedAt));
-        else field("used").textContent = "never used";
+        else field("used").textContent = "last used: never";
         for (const button of item.querySelectorAll(".passkey-actions button")) {
           button.setAttribute("aria-describedby", nameId);
         }
