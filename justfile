@@ -42,6 +42,14 @@ up:
 down:
     docker compose down
 
+# In-process benchmarks of a sign-in's CPU floors (docs/BENCHMARKS.md).
+bench:
+    cargo bench -p monetro-bench
+
+# Passkey sign-in load against the service on :8080 (start it with MONETRO__RATE_LIMIT__ENABLED=false).
+load users="1000" concurrency="8" duration="30s":
+    cargo run --release -p monetro-loadgen -- --users {{users}} --concurrency {{concurrency}} --duration {{duration}} --state data/loadgen-state.json
+
 # The CI script, locally.
 ci:
     bash .ci/run
