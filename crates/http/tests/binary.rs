@@ -166,3 +166,69 @@ fn generate_key_prints_a_pkcs8_key() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("-----BEGIN PRIVATE KEY-----"));
 }
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
+    let dir = temp_dir();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{port}"))
+        .env("MONETRO_RP_ORIGINS", format!("http://localhost:{port}"))
+        .env("MONETRO__LOG__FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_healthy(&base, &mut child).await;
+
+    // Password hashing makes sign-ups slow enough to be in flight when the
+    // signal arrives.
+    let signups: Vec<_> = (0..4)
+        .map(|n| {
+            let url = format!("{base}/api/auth/signup");
+            tokio::spawn(async move {
+                let body =
+                    json!({ "email": format!("u{n}@example.com"), "password": "correct horse" });
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    for signup in signups {
+        assert_eq!(
+            signup.await.unwrap().unwrap(),
+            201,
+            "an in-flight request was cut off"
+        );
+    }
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let entry: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            entry["level"].is_string() && entry["timestamp"].is_string(),
+            "{entry}"
+        );
+    }
+    assert!(
+        stdout.contains("\"request_id\""),
+        "request spans carry an id"
+    );
+}
