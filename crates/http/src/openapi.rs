@@ -1,7 +1,7 @@
-//! The OpenAPI 3.1 document of the API, generated from the handlers'
-//! annotations and served at `GET /api/openapi.json`. The test
-//! `tests/openapi.rs` checks that it lists exactly the routes of
-//! [`crate::routes::served_routes`].
+//! The OpenAPI 3.1 document of the service (the API and the web pages),
+//! generated from the handlers' annotations and served at
+//! `GET /api/openapi.json`. The test `tests/openapi.rs` checks that it lists
+//! exactly the routes of [`crate::routes::served_routes`].
 
 use std::sync::LazyLock;
 
@@ -9,6 +9,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::pages;
 use crate::routes::{accounts, operations, passkeys};
 
 #[derive(OpenApi)]
@@ -42,6 +43,11 @@ use crate::routes::{accounts, operations, passkeys};
         operations::related_origins,
         operations::metrics,
         document,
+        pages::home,
+        pages::login,
+        pages::signup,
+        pages::passkeys,
+        pages::asset,
     ),
     modifiers(&BearerScheme),
     tags(
@@ -51,6 +57,8 @@ use crate::routes::{accounts, operations, passkeys};
             passkeys, and signing in with one"),
         (name = "operations", description = "Health, readiness, keys, related origins, \
             metrics and this document"),
+        (name = "pages", description = "The web pages (login, sign-up, passkey settings) \
+            and the assets they load; every page route also answers HEAD"),
     ),
 )]
 pub struct ApiDoc;

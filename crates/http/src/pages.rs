@@ -11,11 +11,12 @@
 
 use std::sync::LazyLock;
 
+use actix_web::http::Method;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{HttpResponse, HttpResponseBuilder, Resource, web};
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// The policy of every answer of this module. Trusted Types are required
 /// too: the script never assigns HTML strings to the DOM.
@@ -110,15 +111,41 @@ enum Page {
     Passkeys,
 }
 
+/// Builds the resource serving one path of [`table`].
+type Serve = fn(&'static str) -> Resource;
+
+/// Every route of this module: its path and how to serve it (GET and HEAD,
+/// `405 METHOD_NOT_ALLOWED` otherwise). It registers them ([`configure`])
+/// and tells [`crate::routes::served_routes`] which routes the pages add
+/// ([`served_routes`]).
+fn table() -> [(&'static str, Serve); 5] {
+    [
+        ("/", |path| get_or_head(path, home)),
+        ("/login", |path| get_or_head(path, login)),
+        ("/signup", |path| get_or_head(path, signup)),
+        ("/settings/security/passkeys", |path| {
+            get_or_head(path, passkeys)
+        }),
+        ("/assets/{file}", |path| get_or_head(path, asset)),
+    ]
+}
+
+/// The method and path pattern of every route of this module. Each also
+/// answers HEAD, which OpenAPI implies by GET, so only GET is listed.
+pub fn served_routes() -> Vec<(Method, &'static str)> {
+    table()
+        .into_iter()
+        .map(|(path, _)| (Method::GET, path))
+        .collect()
+}
+
 /// Registers the pages and their assets.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Hash the assets now rather than on the first request.
     LazyLock::force(&SITE);
-    cfg.service(get_or_head("/", home))
-        .service(page("/login", Page::Login))
-        .service(page("/signup", Page::Signup))
-        .service(page("/settings/security/passkeys", Page::Passkeys))
-        .service(get_or_head("/assets/{file}", asset));
+    for (path, serve) in table() {
+        cfg.service(serve(path));
+    }
 }
 
 /// A resource answering GET and HEAD with `handler`, and
@@ -135,10 +162,6 @@ where
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
         }))
-}
-
-fn page(path: &str, page: Page) -> Resource {
-    get_or_head(path, move || async move { html(page) })
 }
 
 /// The security headers of every answer here (the service's default headers
@@ -168,14 +191,91 @@ fn html(page: Page) -> HttpResponse {
         .body(body.as_str())
 }
 
-async fn home() -> HttpResponse {
+/// The entry point: on to the login page.
+///
+/// The login page's script forwards a signed-in person to their passkeys.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "home",
+    tag = "pages",
+    responses((status = 302, description = "On to the login page",
+        headers(
+            ("Location" = String, description = "`/login`"),
+            ("Cache-Control" = String, description = "`no-store`"),
+        ))),
+)]
+pub async fn home() -> HttpResponse {
     secured(HttpResponse::Found())
         .insert_header((header::LOCATION, LOGIN_PATH))
         .insert_header(no_store())
         .finish()
 }
 
-async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// The login page: password login and passkey sign-in.
+#[utoipa::path(
+    get,
+    path = "/login",
+    operation_id = "loginPage",
+    tag = "pages",
+    responses((status = 200, description = "The login page: password login and passkey \
+        sign-in (with passkey autofill)", body = String, content_type = "text/html",
+        headers(("Cache-Control" = String, description = "`no-store`")))),
+)]
+pub async fn login() -> HttpResponse {
+    html(Page::Login)
+}
+
+/// The sign-up page.
+#[utoipa::path(
+    get,
+    path = "/signup",
+    operation_id = "signupPage",
+    tag = "pages",
+    responses((status = 200, description = "The sign-up page: create an account with an \
+        email and a password", body = String, content_type = "text/html",
+        headers(("Cache-Control" = String, description = "`no-store`")))),
+)]
+pub async fn signup() -> HttpResponse {
+    html(Page::Signup)
+}
+
+/// The passkey settings page.
+#[utoipa::path(
+    get,
+    path = "/settings/security/passkeys",
+    operation_id = "passkeysPage",
+    tag = "pages",
+    responses((status = 200, description = "The signed-in person's passkeys: add, rename \
+        and remove them", body = String, content_type = "text/html",
+        headers(("Cache-Control" = String, description = "`no-store`")))),
+)]
+pub async fn passkeys() -> HttpResponse {
+    html(Page::Passkeys)
+}
+
+/// A script, stylesheet or image the pages load.
+///
+/// The name carries a hash of the content, so an asset is cached for good.
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    operation_id = "asset",
+    tag = "pages",
+    params(("file" = String, Path, description = "The content-hashed file name the pages \
+        refer to, e.g. `app.3f9c0a1b2c3d4e5f.js`")),
+    responses(
+        (status = 200, description = "The asset", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+            (String = "image/svg+xml"),
+        ), headers(("Cache-Control" = String,
+            description = "`public, max-age=31536000, immutable`"))),
+        (status = 404, description = "`NOT_FOUND`: no asset of that name (an unhashed or \
+            outdated name included)", body = ErrorBody),
+    )
+)]
+pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let site: &'static Site = &SITE;
     let asset = site
         .assets

@@ -35,6 +35,17 @@ const RATE_LIMITED: [(&str, &str); 4] = [
     ("POST", "/api/auth/passkey/authenticate"),
 ];
 
+/// The web pages, which the document lists too.
+const PAGES: [&str; 3] = ["/login", "/signup", "/settings/security/passkeys"];
+
+/// The operations whose success is a redirect (`3xx` with `Location`)
+/// rather than a `2xx` answer.
+const REDIRECTS: [(&str, &str); 1] = [("GET", "/")];
+
+/// The operations whose parameters accept any string, so that they have no
+/// `400` to declare.
+const ANY_STRING_PARAMETERS: [(&str, &str); 1] = [("GET", "/assets/{file}")];
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -66,12 +77,21 @@ async fn the_document_lists_exactly_the_served_routes() {
     assert!(served.contains(&("GET".into(), "/api/openapi.json".into())));
     assert!(served.contains(&("DELETE".into(), "/api/auth/passkey/{id}".into())));
     assert!(served.contains(&("PATCH".into(), "/api/auth/passkey/{id}".into())));
+    for path in PAGES.iter().chain(&["/", "/assets/{file}"]) {
+        assert!(served.contains(&("GET".into(), (*path).into())), "{path}");
+    }
 
     // Every served route answers (none is a 404 of the router), and every
     // method the document does not list on a path answers 405.
-    let anon = Client::new(&app);
+    let anon = showing_redirects(Client::new(&app));
+    let asset = assets_of(&anon, "/login").await.swap_remove(0);
+    let file = asset.trim_start_matches("/assets/");
     for (method, path) in &served {
-        let url = format!("{}{}", app.base, path.replace("{id}", "not-a-uuid"));
+        let url = format!(
+            "{}{}",
+            app.base,
+            path.replace("{id}", "not-a-uuid").replace("{file}", file)
+        );
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let status = anon
             .http
@@ -124,11 +144,17 @@ async fn every_operation_declares_its_errors_with_the_error_schema() {
     assert_eq!(scheme["bearerFormat"], "JWT");
 
     let mut bearer = BTreeSet::new();
+    let mut any_string_parameters = BTreeSet::new();
     for (method, path, operation) in doc.operations() {
         let name = format!("{method} {path}");
         let responses = operation["responses"].as_object().unwrap();
+        let success = if REDIRECTS.contains(&(method.as_str(), path.as_str())) {
+            '3'
+        } else {
+            '2'
+        };
         assert!(
-            responses.keys().any(|status| status.starts_with('2')),
+            responses.keys().any(|status| status.starts_with(success)),
             "{name}: no success answer"
         );
         for (status, response) in responses {
@@ -149,6 +175,12 @@ async fn every_operation_declares_its_errors_with_the_error_schema() {
                     "{name} {status}"
                 );
             }
+            if status.starts_with('3') {
+                assert!(
+                    response["headers"]["Location"].is_object(),
+                    "{name} {status}: Location"
+                );
+            }
             if status == "429" || status == "503" {
                 assert!(
                     response["headers"]["Retry-After"].is_object(),
@@ -160,8 +192,17 @@ async fn every_operation_declares_its_errors_with_the_error_schema() {
         if operation.get("requestBody").is_some() {
             assert!(declares("400") && declares("413"), "{name}: body errors");
         }
-        if operation.get("parameters").is_some() {
-            assert!(declares("400"), "{name}: parameter errors");
+        if let Some(parameters) = operation.get("parameters") {
+            let any_string = parameters
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|parameter| parameter["schema"] == json!({ "type": "string" }));
+            if any_string {
+                any_string_parameters.insert((method.clone(), path.clone()));
+            } else {
+                assert!(declares("400"), "{name}: parameter errors");
+            }
         }
         if RATE_LIMITED.contains(&(method.as_str(), path.as_str())) {
             assert!(declares("429"), "{name}: rate limit");
@@ -177,6 +218,11 @@ async fn every_operation_declares_its_errors_with_the_error_schema() {
         .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
         .collect();
     assert_eq!(bearer, expected);
+    let expected: BTreeSet<(String, String)> = ANY_STRING_PARAMETERS
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(any_string_parameters, expected);
 }
 
 /// Every answer of a tour through the API, good and bad, is one the
@@ -186,8 +232,8 @@ async fn every_operation_declares_its_errors_with_the_error_schema() {
 async fn answers_and_requests_fit_the_document() {
     let app = spawn(Backend::Sqlite).await.unwrap();
     let doc = Doc::fetch(&app).await;
-    let anon = Client::new(&app);
-    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let anon = showing_redirects(Client::new(&app));
+    let mut ann = showing_redirects(Client::signup(&app, "ann@example.com").await);
     let limit = app.config.server.body_limit_bytes;
     let oversized = json!({ "name": "x".repeat(limit) });
 
@@ -210,6 +256,21 @@ async fn answers_and_requests_fit_the_document() {
             }
         }
     }
+
+    // The pages and every asset they load (a script, a stylesheet, an icon).
+    let mut asset_types = BTreeSet::new();
+    for page in PAGES {
+        let answer = send(&anon, "GET", page, None).await;
+        assert_eq!(answer.status, 200, "{page}");
+        doc.check("GET", page, &answer);
+        for asset in assets_of(&anon, page).await {
+            let answer = send(&anon, "GET", &asset, None).await;
+            assert_eq!(answer.status, 200, "{asset}");
+            doc.check("GET", "/assets/{file}", &answer);
+            asset_types.insert(answer.content_type.clone().unwrap());
+        }
+    }
+    assert_eq!(asset_types.len(), 3, "{asset_types:?}");
 
     // The real thing, each request checked against its schema first.
     let options = ann.registration_options().await;
@@ -391,6 +452,33 @@ async fn sign_in(client: &mut Client) -> (Answer, Value) {
     )
     .await;
     (answer, body)
+}
+
+/// `client` with redirects shown as they are, not followed: `GET /`
+/// answers `302`.
+fn showing_redirects(mut client: Client) -> Client {
+    client.http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+}
+
+/// The asset URLs (`/assets/…`) that the page at `page` refers to.
+async fn assets_of(client: &Client, page: &str) -> Vec<String> {
+    let answer = send(client, "GET", page, None).await;
+    assert_eq!(answer.status, 200, "{page}");
+    let html = answer.body.as_str().unwrap();
+    let mut assets: Vec<String> = html
+        .split('"')
+        .filter(|value| value.starts_with("/assets/"))
+        .map(str::to_owned)
+        .collect();
+    assets.sort_unstable();
+    assets.dedup();
+    assert!(!assets.is_empty(), "{page} loads no asset");
+    assets
 }
 
 async fn send(client: &Client, method: &str, path: &str, body: Option<&Value>) -> Answer {

@@ -1,8 +1,9 @@
 //! The routes of the HTTP contract, and the JSON answers for everything
 //! outside it (unknown routes, wrong methods, malformed bodies).
 //!
-//! One table ([`table`]) lists every route: it registers them and it tells
-//! the OpenAPI test which routes the service serves.
+//! One table ([`table`]) lists every route of the API: it registers them
+//! and, with the web pages' own table ([`crate::pages`]), it tells the
+//! OpenAPI test which routes the service serves ([`served_routes`]).
 
 pub(crate) mod accounts;
 pub(crate) mod operations;
@@ -93,11 +94,14 @@ fn table<D: Deps>() -> Vec<(Method, &'static str, Route)> {
 }
 
 /// The method and path pattern of every route the service serves (the
-/// production wiring, [`crate::startup::ServiceDeps`]).
+/// production wiring, [`crate::startup::ServiceDeps`]): the API's, then the
+/// web pages'. The pages also answer HEAD wherever they answer GET; OpenAPI
+/// implies HEAD by GET, so it is not listed.
 pub fn served_routes() -> Vec<(Method, &'static str)> {
     table::<crate::startup::ServiceDeps>()
         .into_iter()
         .map(|(method, path, _)| (method, path))
+        .chain(crate::pages::served_routes())
         .collect()
 }
 
