@@ -1,5 +1,10 @@
-//! ES256 JWTs (jsonwebtoken with pure-Rust crypto), a `kid` per key, and the
-//! JWKS that other services verify them with.
+//! ES256 JWTs, a `kid` per key, and the JWKS that other services verify
+//! them with.
+//!
+//! Tokens are signed here, as JWS compact serialisation with a key parsed
+//! once: jsonwebtoken re-parses its PKCS#8 key on every token, which costs
+//! more than the signature itself (docs/BENCHMARKS.md). jsonwebtoken checks
+//! them, and the tests prove it accepts what is signed here.
 //!
 //! One key signs; retired keys still verify until they are removed from
 //! configuration, so keys can rotate without signing anybody out.
@@ -10,10 +15,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use monetro_domain::UserId;
 use monetro_ports::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 use p256::SecretKey;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
 use serde::{Deserialize, Serialize};
@@ -52,7 +59,9 @@ struct PublicKey {
 struct Keys {
     settings: TokenSettings,
     signing_kid: String,
-    signing: EncodingKey,
+    signing: SigningKey,
+    /// The base64url JOSE header of every token this key signs.
+    encoded_header: String,
     verifying: HashMap<String, PublicKey>,
     validation: Validation,
 }
@@ -90,8 +99,10 @@ fn public_jwk(pem: &str) -> Result<(String, PublicKey), String> {
 impl JwtIssuer {
     pub fn new(settings: TokenSettings) -> Result<Self, String> {
         let (signing_kid, active) = public_jwk(&settings.signing_key_pem)?;
-        let signing = EncodingKey::from_ec_pem(settings.signing_key_pem.as_bytes())
+        let signing = SigningKey::from_pkcs8_pem(&settings.signing_key_pem)
             .map_err(|e| format!("signing key: {e}"))?;
+        let header = json!({ "typ": "JWT", "alg": "ES256", "kid": signing_kid });
+        let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
         let mut verifying = HashMap::from([(signing_kid.clone(), active)]);
         for pem in &settings.retired_key_pems {
             let (kid, key) = public_jwk(pem)?;
@@ -109,6 +120,7 @@ impl JwtIssuer {
                 settings,
                 signing_kid,
                 signing,
+                encoded_header,
                 verifying,
                 validation,
             }),
@@ -139,10 +151,17 @@ impl TokenIssuer for JwtIssuer {
             jti: Uuid::new_v4().to_string(),
             amr: amr.iter().map(|m| (*m).to_owned()).collect(),
         };
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(keys.signing_kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &keys.signing)
-            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        let payload =
+            serde_json::to_vec(&claims).map_err(|e| TokenError::Signing(e.to_string()))?;
+        let mut token = format!(
+            "{}.{}",
+            keys.encoded_header,
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        // RFC 7518 §3.4: the ES256 signature is R || S, 64 bytes.
+        let signature: Signature = keys.signing.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
         Ok(IssuedToken {
             token,
             expires_in: keys.settings.lifetime_secs,
