@@ -1,12 +1,10 @@
 //! The authenticator + client.
 
-use p256::ecdsa::signature::DigestSigner as _;
-use p256::ecdsa::{Signature, SigningKey};
+use p256::ecdsa::SigningKey;
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use crate::encoding::{ClientData, b64, none_attestation_object, resolve_rp_id, sha256};
 use crate::options::{CreationOptions, RequestOptions};
@@ -315,17 +313,12 @@ impl SoftAuthenticator {
         let signature = match &tweaks.raw_signature {
             Some(raw) => raw.clone(),
             None => {
-                let mut digest = Sha256::new();
-                digest.update(&auth_data);
-                digest.update(sha256(&client_data_json));
+                let mut signed = auth_data.clone();
+                signed.extend_from_slice(&sha256(&client_data_json));
                 if tweaks.corrupt_signature {
-                    digest.update([0x00]);
+                    signed.push(0x00);
                 }
-                let signature: Signature = credential
-                    .signing_key()
-                    .try_sign_digest(digest)
-                    .map_err(|e| SoftAuthnError::Internal(format!("signing: {e}")))?;
-                signature.to_der().as_bytes().to_vec()
+                credential.sign_der(&signed)?
             }
         };
         let user_handle = match &tweaks.user_handle {
