@@ -107,25 +107,32 @@ impl<D: Deps> App<D> {
                 rp_id: self.settings.rp_id.clone(),
             })?;
         let outcome = self
-            .verify_assertion(state, credential, &passkey, owner)
+            .verify_assertion(state, credential, &passkey, owner, origin)
             .await;
-        let (kind, code) = match &outcome {
-            Ok(_) => (AuditKind::PasskeyUsed, None),
-            Err(error) => (AuditKind::PasskeySignInFailed, Some(error.code())),
-        };
-        self.audit(passkey.user_id, kind, code, Some(passkey.id), origin)
+        // A success is logged with the counter update, in one store call.
+        if let Err(error) = &outcome {
+            self.audit(
+                passkey.user_id,
+                AuditKind::PasskeySignInFailed,
+                Some(error.code()),
+                Some(passkey.id),
+                origin,
+            )
             .await;
+        }
         outcome
     }
 
     /// Every check after the passkey is known: the offered credentials, the
-    /// user handle, the assertion itself and the counter.
+    /// user handle, the assertion itself and the counter; then the use is
+    /// recorded and logged.
     async fn verify_assertion(
         &self,
         state: SignInState,
         credential: &AuthenticationCredential,
         passkey: &Passkey,
         owner: User,
+        origin: &RequestOrigin,
     ) -> Result<Session, Error> {
         let assertion = &credential.0;
         if let Some(allowed) = &state.allowed
@@ -157,7 +164,14 @@ impl<D: Deps> App<D> {
             backed_up: result.backup_state(),
             used_at: self.clock.now(),
         };
-        if !self.store.record_passkey_use(usage).await? {
+        let used = self.audit_event(
+            owner.id,
+            AuditKind::PasskeyUsed,
+            None,
+            Some(passkey.id),
+            origin,
+        );
+        if !self.store.record_passkey_use(usage, used).await? {
             return Err(Error::authentication_failed("sign count did not increase"));
         }
         self.session(owner, AMR_PASSKEY)

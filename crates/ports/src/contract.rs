@@ -121,7 +121,7 @@ pub async fn user_repository<S: UserRepository>(store: S) {
 }
 
 /// [`CredentialRepository`]'s promises (needs users, so the store is both).
-pub async fn credential_repository<S: UserRepository + CredentialRepository>(store: S) {
+pub async fn credential_repository<S: UserRepository + CredentialRepository + AuditLog>(store: S) {
     let ann = sample_user("ann@example.com").user;
     let bob = sample_user("bob@example.com").user;
     for user in [&ann, &bob] {
@@ -169,21 +169,43 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         "a refused passkey was stored"
     );
 
-    // Sign-ins: counters only move forwards; 0 stays acceptable while both are 0.
+    // Sign-ins: counters only move forwards; 0 stays acceptable while both
+    // are 0. The sign-in's log event is written with it, or not at all.
+    let used = |passkey: PasskeyId, seconds| AuditEvent {
+        id: Uuid::now_v7(),
+        user_id: ann.id,
+        kind: AuditKind::PasskeyUsed,
+        code: None,
+        passkey_id: Some(passkey.0),
+        origin: RequestOrigin::new(Some("198.51.100.7".into()), Some("Safari")),
+        at: at(seconds),
+    };
     let first_use = PasskeyUse {
         id: older.id,
         sign_count: 0,
         backed_up: true,
         used_at: at(50),
     };
-    assert!(store.record_passkey_use(first_use).await.unwrap());
+    let first_event = used(older.id, 50);
+    assert!(
+        store
+            .record_passkey_use(first_use, first_event.clone())
+            .await
+            .unwrap()
+    );
     let counted = PasskeyUse {
         id: older.id,
         sign_count: 7,
         backed_up: true,
         used_at: at(60),
     };
-    assert!(store.record_passkey_use(counted).await.unwrap());
+    let counted_event = used(older.id, 60);
+    assert!(
+        store
+            .record_passkey_use(counted, counted_event.clone())
+            .await
+            .unwrap()
+    );
     for regression in [7, 3, 0] {
         let usage = PasskeyUse {
             id: older.id,
@@ -192,10 +214,18 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
             used_at: at(70),
         };
         assert!(
-            !store.record_passkey_use(usage).await.unwrap(),
+            !store
+                .record_passkey_use(usage, used(older.id, 70))
+                .await
+                .unwrap(),
             "count {regression} accepted after 7"
         );
     }
+    assert_eq!(
+        store.recent(ann.id, None, 10).await.unwrap(),
+        vec![counted_event, first_event],
+        "exactly the applied uses are logged"
+    );
     let (stored, _) = store
         .find_passkey_with_owner(&older.credential_id)
         .await
@@ -205,13 +235,20 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         (stored.sign_count, stored.backed_up, stored.last_used_at),
         (7, true, Some(at(60)))
     );
+    let ghost_id = PasskeyId::random();
     let ghost = PasskeyUse {
-        id: PasskeyId::random(),
+        id: ghost_id,
         sign_count: 1,
         backed_up: false,
         used_at: at(80),
     };
-    assert!(!store.record_passkey_use(ghost).await.unwrap());
+    assert!(
+        !store
+            .record_passkey_use(ghost, used(ghost_id, 80))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recent(ann.id, None, 10).await.unwrap().len(), 2);
 
     // Rename and delete touch only the owner's passkeys.
     let name = PasskeyName::parse("Work laptop").unwrap().unwrap();

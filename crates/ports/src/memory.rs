@@ -146,7 +146,11 @@ impl CredentialRepository for MemoryStore {
         }))
     }
 
-    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
+    async fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+        event: AuditEvent,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let Some(passkey) = tables.passkeys.iter_mut().find(|p| p.id == usage.id) else {
             return Ok(false);
@@ -157,6 +161,7 @@ impl CredentialRepository for MemoryStore {
         passkey.sign_count = usage.sign_count;
         passkey.backed_up = usage.backed_up;
         passkey.last_used_at = Some(usage.used_at);
+        tables.audit.push(event);
         Ok(true)
     }
 

@@ -1,8 +1,8 @@
 use std::future::Future;
 
 use monetro_domain::{
-    CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse, User,
-    UserHandle, UserId,
+    AuditEvent, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
+    PasskeyUse, User, UserHandle, UserId,
 };
 
 use crate::StoreError;
@@ -60,14 +60,17 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         credential_id: &CredentialId,
     ) -> impl Future<Output = Result<Option<(Passkey, User)>, StoreError>> + Send;
 
-    /// Records a sign-in: sign count, backup state and last use, in one
-    /// atomic step that MUST apply only while
-    /// [`PasskeyUse::counter_acceptable`] holds against the stored count (so
-    /// two racing sign-ins cannot both move it). `false` when it did not
-    /// apply (counter regression or passkey gone).
+    /// Records a sign-in: sign count, backup state and last use, and the
+    /// security-log `event` of it, in one atomic step that MUST apply only
+    /// while [`PasskeyUse::counter_acceptable`] holds against the stored
+    /// count (so two racing sign-ins cannot both move it). `false`, with
+    /// nothing written, when it did not apply (counter regression or
+    /// passkey gone). One step rather than two calls: a sign-in's writes
+    /// cost one round trip to the store, and the log cannot miss a use.
     fn record_passkey_use(
         &self,
         usage: PasskeyUse,
+        event: AuditEvent,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Renames the user's passkey; `None` when it is not theirs or unknown.

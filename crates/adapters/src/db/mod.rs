@@ -312,8 +312,12 @@ impl CredentialRepository for DbStore {
         Ok(Some((passkey.into_passkey()?, owner)))
     }
 
-    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, record_passkey_use(&usage))? == 1)
+    async fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+        event: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, record_passkey_use(&usage, &event))? == 1)
     }
 
     async fn rename_passkey(

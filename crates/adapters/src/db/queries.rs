@@ -157,9 +157,24 @@ macro_rules! queries {
                 .optional()
         }
 
-        /// Applies only while the counter rule holds, in the same statement,
-        /// so racing sign-ins cannot both move the counter.
-        pub fn record_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
+        /// The use and its log event in one transaction; the use applies
+        /// only while the counter rule holds, in the same statement, so
+        /// racing sign-ins cannot both move the counter.
+        pub fn record_passkey_use(
+            conn: &mut Conn,
+            usage: &PasskeyUse,
+            event: &AuditEvent,
+        ) -> QueryResult<usize> {
+            conn.transaction(|conn| {
+                let applied = apply_passkey_use(conn, usage)?;
+                if applied == 1 {
+                    record_audit(conn, event)?;
+                }
+                Ok(applied)
+            })
+        }
+
+        fn apply_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
             let changes = (
                 passkeys::sign_count.eq(i64::from(usage.sign_count)),
                 passkeys::backed_up.eq(usage.backed_up),
