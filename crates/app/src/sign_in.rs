@@ -93,19 +93,27 @@ impl<D: Deps> App<D> {
         credential: &AuthenticationCredential,
         origin: &RequestOrigin,
     ) -> Result<Session, Error> {
-        let state: SignInState = self
-            .take_ceremony(handle, CeremonyKind::Authentication, None)
-            .await?;
         let assertion = &credential.0;
-        let credential_id = CredentialId::new(assertion.raw_id.clone())?;
-        let (passkey, owner) = self
-            .store
-            .find_passkey_with_owner(&credential_id)
-            .await?
-            .ok_or_else(|| Error::UnknownCredential {
-                credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
-                rp_id: self.settings.rp_id.clone(),
-            })?;
+        let credential_id = CredentialId::new(assertion.raw_id.clone());
+        // Independent lookups, so they overlap; their errors still count in
+        // this order: ceremony, credential id, passkey.
+        let passkey_lookup = async {
+            match &credential_id {
+                Ok(id) => self.store.find_passkey_with_owner(id).await,
+                Err(_) => Ok(None),
+            }
+        };
+        let (state, found) = futures_util::future::join(
+            self.take_ceremony::<SignInState>(handle, CeremonyKind::Authentication, None),
+            passkey_lookup,
+        )
+        .await;
+        let state = state?;
+        credential_id?;
+        let (passkey, owner) = found?.ok_or_else(|| Error::UnknownCredential {
+            credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
+            rp_id: self.settings.rp_id.clone(),
+        })?;
         let outcome = self
             .verify_assertion(state, credential, &passkey, owner, origin)
             .await;
