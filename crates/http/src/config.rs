@@ -157,6 +157,7 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("webauthn.origins")
                 .with_list_parse_key("webauthn.related_origins")
+                .with_list_parse_key("webauthn.hints")
                 .with_list_parse_key("server.cors_origins")
                 .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("tokens.retired_key_files")
