@@ -11,6 +11,8 @@ mod audit;
 mod ceremonies;
 mod credentials;
 mod decoy;
+mod hints;
+mod passkey_signup;
 mod passkeys;
 mod settings;
 mod sign_in;
@@ -26,6 +28,7 @@ pub use accounts::{Session, Signup};
 pub use audit::MAX_AUDIT_PAGE;
 pub use credentials::{AuthenticationCredential, RegistrationCredential};
 pub use monetro_ports::{CeremonyHandle, VerifiedToken};
+pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
 
@@ -60,6 +63,11 @@ impl<D: Deps> App<D> {
         clock: D::Clock,
         settings: Settings,
     ) -> Result<Self, InvalidSettings> {
+        if settings.max_passkeys_per_user == 0 {
+            return Err(InvalidSettings(
+                "the passkey limit per user must be at least 1".into(),
+            ));
+        }
         let webauthn = build_relying_party(&settings)?;
         Ok(Self {
             store,
@@ -159,6 +167,8 @@ fn check_origin(rp_id: &str, origin: &url::Url) -> Result<(), String> {
     }
 }
 
+#[cfg(test)]
+mod account_tests;
 #[cfg(test)]
 mod ceremony_tests;
 #[cfg(test)]

@@ -8,6 +8,7 @@ use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
 use serde_json::Value;
 use webauthn_rs::prelude::{Credential, CredentialID, PasskeyRegistration};
 
+use crate::hints::add_hints;
 use crate::{App, Deps, RegistrationCredential};
 
 /// What the passkey list shows, with what a browser needs to call
@@ -24,13 +25,19 @@ const DEFAULT_NAME: &str = "Passkey";
 
 impl<D: Deps> App<D> {
     /// Creation options for a new passkey of the signed-in user, and the
-    /// handle of the ceremony that waits for it.
+    /// handle of the ceremony that waits for it. `hints`: the caller's
+    /// WebAuthn hints, or `None` for the configured ones.
     pub async fn start_registration(
         &self,
         user_id: UserId,
+        hints: Option<&[String]>,
     ) -> Result<(CeremonyHandle, Value), Error> {
+        let hints = self.hints_for(hints)?;
         let user = self.signed_in_user(user_id).await?;
         let existing = self.store.list_passkeys(user_id).await?;
+        if existing.len() >= self.settings.max_passkeys_per_user as usize {
+            return Err(Error::PasskeyLimitReached);
+        }
         let exclude: Vec<CredentialID> = existing
             .iter()
             .map(|p| p.credential_id.as_bytes().to_vec())
@@ -51,6 +58,7 @@ impl<D: Deps> App<D> {
         let mut options = serde_json::to_value(&challenge.public_key)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         require_discoverable_credential(&mut options);
+        add_hints(&mut options, &hints);
         let handle = self
             .open_ceremony(CeremonyKind::Registration, Some(user_id), &state)
             .await?;
@@ -71,9 +79,34 @@ impl<D: Deps> App<D> {
         let state: PasskeyRegistration = self
             .take_ceremony(handle, CeremonyKind::Registration, Some(user_id))
             .await?;
+        let passkey = self.verified_passkey(user_id, name, credential, &state)?;
+        self.store
+            .insert_passkey(passkey.clone(), self.settings.max_passkeys_per_user)
+            .await?;
+        tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
+        self.audit(
+            user_id,
+            AuditKind::PasskeyRegistered,
+            None,
+            Some(passkey.id),
+            origin,
+        )
+        .await;
+        Ok(passkey)
+    }
+
+    /// Verifies a new credential against its registration state; the
+    /// passkey to store for `user_id`.
+    pub(crate) fn verified_passkey(
+        &self,
+        user_id: UserId,
+        name: Option<PasskeyName>,
+        credential: &RegistrationCredential,
+        state: &PasskeyRegistration,
+    ) -> Result<Passkey, Error> {
         let verified = self
             .webauthn
-            .finish_passkey_registration(&credential.0, &state)
+            .finish_passkey_registration(&credential.0, state)
             .map_err(Error::registration_failed)?;
         let verifier = serde_json::to_string(&verified)
             .map_err(|e| Error::Unexpected(format!("passkey not serialisable: {e}")))?;
@@ -84,7 +117,7 @@ impl<D: Deps> App<D> {
         let name = name.unwrap_or_else(|| {
             PasskeyName::fallback(authenticator_name(&aaguid).unwrap_or(DEFAULT_NAME))
         });
-        let passkey = Passkey {
+        Ok(Passkey {
             id: PasskeyId::random(),
             user_id,
             name,
@@ -97,18 +130,7 @@ impl<D: Deps> App<D> {
             aaguid,
             created_at: self.clock.now(),
             last_used_at: None,
-        };
-        self.store.insert_passkey(passkey.clone()).await?;
-        tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
-        self.audit(
-            user_id,
-            AuditKind::PasskeyRegistered,
-            None,
-            Some(passkey.id),
-            origin,
-        )
-        .await;
-        Ok(passkey)
+        })
     }
 
     /// The signed-in user's passkeys, newest first.
@@ -163,7 +185,7 @@ impl<D: Deps> App<D> {
 
 /// webauthn-rs asks for `residentKey: "discouraged"`; a passkey must be
 /// discoverable, or usernameless sign-in finds nothing.
-fn require_discoverable_credential(options: &mut Value) {
+pub(crate) fn require_discoverable_credential(options: &mut Value) {
     if let Some(selection) = options
         .get_mut("authenticatorSelection")
         .and_then(Value::as_object_mut)

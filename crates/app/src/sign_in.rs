@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Verifier};
 
 use crate::decoy::decoy_credential_id;
+use crate::hints::add_hints;
 use crate::{App, AuthenticationCredential, Deps, Session};
 
 /// `amr` of a passkey sign-in.
@@ -33,17 +34,22 @@ impl<D: Deps> App<D> {
     /// Request options and the handle of the ceremony that waits for the
     /// assertion. Without an email, `allowCredentials` is empty; with one it
     /// lists that user's passkeys, or a stable decoy when there are none.
+    /// `hints`: the caller's WebAuthn hints, or `None` for the configured
+    /// ones.
     pub async fn start_authentication(
         &self,
         email: Option<&str>,
+        hints: Option<&[String]>,
     ) -> Result<(CeremonyHandle, Value), Error> {
         let email = email.map(Email::parse).transpose()?;
+        let hints = self.hints_for(hints)?;
         let (challenge, webauthn) = self
             .webauthn
             .start_discoverable_authentication()
             .map_err(|e| Error::Unexpected(format!("authentication options: {e}")))?;
         let mut options = serde_json::to_value(&challenge.public_key)
             .map_err(|e| Error::Unexpected(format!("authentication options: {e}")))?;
+        add_hints(&mut options, &hints);
         let allowed = match email {
             None => None,
             Some(email) => {

@@ -11,6 +11,7 @@ pub enum AuditKind {
     AccountCreated,
     PasswordLogin,
     PasswordLoginFailed,
+    PasswordChanged,
     PasskeyRegistered,
     PasskeyRenamed,
     PasskeyRemoved,
@@ -19,10 +20,11 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 8] = [
+    pub const ALL: [AuditKind; 9] = [
         Self::AccountCreated,
         Self::PasswordLogin,
         Self::PasswordLoginFailed,
+        Self::PasswordChanged,
         Self::PasskeyRegistered,
         Self::PasskeyRenamed,
         Self::PasskeyRemoved,
@@ -35,6 +37,7 @@ impl AuditKind {
             Self::AccountCreated => "account.created",
             Self::PasswordLogin => "password.login",
             Self::PasswordLoginFailed => "password.login_failed",
+            Self::PasswordChanged => "password.changed",
             Self::PasskeyRegistered => "passkey.registered",
             Self::PasskeyRenamed => "passkey.renamed",
             Self::PasskeyRemoved => "passkey.removed",

@@ -14,6 +14,8 @@ pub enum ErrorCode {
     PasskeyNotFound,
     EmailTaken,
     PasskeyAlreadyRegistered,
+    PasskeyLimitReached,
+    LastCredential,
     ServiceUnavailable,
     Internal,
 }
@@ -32,6 +34,8 @@ impl ErrorCode {
             Self::PasskeyNotFound => "PASSKEY_NOT_FOUND",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::PasskeyAlreadyRegistered => "PASSKEY_ALREADY_REGISTERED",
+            Self::PasskeyLimitReached => "PASSKEY_LIMIT_REACHED",
+            Self::LastCredential => "LAST_CREDENTIAL",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
@@ -74,6 +78,15 @@ pub enum Error {
     EmailTaken,
     #[error("This passkey is already registered")]
     PasskeyAlreadyRegistered,
+    /// The account holds as many passkeys as the configured limit allows.
+    #[error("This account has as many passkeys as allowed; remove one first")]
+    PasskeyLimitReached,
+    /// Removing the passkey would leave the account without a way to sign
+    /// in (no password and no other passkey).
+    #[error(
+        "This is the last way to sign in to this account; add a password or another passkey first"
+    )]
+    LastCredential,
     #[error("The service is temporarily unavailable; try again shortly")]
     Unavailable(String),
     #[error("Internal error")]
@@ -94,6 +107,8 @@ impl Error {
             Self::UnknownCredential { .. } | Self::PasskeyNotFound => ErrorCode::PasskeyNotFound,
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::PasskeyAlreadyRegistered => ErrorCode::PasskeyAlreadyRegistered,
+            Self::PasskeyLimitReached => ErrorCode::PasskeyLimitReached,
+            Self::LastCredential => ErrorCode::LastCredential,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Unexpected(_) => ErrorCode::Internal,
         }

@@ -83,6 +83,11 @@ pub struct WebauthnConfig {
     pub related_origins: Vec<String>,
     pub ceremony_ttl_secs: u64,
     pub ceremony_grace_secs: u64,
+    /// The most passkeys one account may hold.
+    pub max_passkeys_per_user: u32,
+    /// WebAuthn `hints` of options calls that send none: `security-key`,
+    /// `client-device`, `hybrid`.
+    pub hints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +157,7 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("webauthn.origins")
                 .with_list_parse_key("webauthn.related_origins")
+                .with_list_parse_key("webauthn.hints")
                 .with_list_parse_key("server.cors_origins")
                 .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("tokens.retired_key_files")
@@ -198,6 +204,8 @@ mod tests {
         assert_eq!(config.tokens.ttl_secs, 900);
         assert_eq!(config.webauthn.ceremony_ttl_secs, 300);
         assert_eq!(config.server.body_limit_bytes, 64 * 1024);
+        assert_eq!(config.webauthn.max_passkeys_per_user, 20);
+        assert!(config.webauthn.hints.is_empty());
     }
 
     #[test]

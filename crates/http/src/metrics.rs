@@ -29,6 +29,7 @@ pub struct Metrics {
 pub enum Ceremony {
     Registration,
     Authentication,
+    Signup,
 }
 
 impl Metrics {
@@ -88,6 +89,7 @@ impl Metrics {
         let kind = match ceremony {
             Ceremony::Registration => "registration",
             Ceremony::Authentication => "authentication",
+            Ceremony::Signup => "signup",
         };
         let (result, code) = match outcome {
             Ok(_) => ("success", ""),

@@ -16,6 +16,7 @@ use monetro_adapters::{
     SystemClock, TokenSettings,
 };
 use monetro_app::{App, Deps, Settings};
+use monetro_domain::PasskeyHint;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
@@ -207,6 +208,9 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         ceremony_ttl: Duration::from_secs(config.webauthn.ceremony_ttl_secs),
         ceremony_grace: Duration::from_secs(config.webauthn.ceremony_grace_secs),
         decoy_key,
+        max_passkeys_per_user: config.webauthn.max_passkeys_per_user,
+        hints: PasskeyHint::parse_list(&config.webauthn.hints)
+            .map_err(|e| anyhow::anyhow!("webauthn.hints: {e}"))?,
     })
 }
 

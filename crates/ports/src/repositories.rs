@@ -20,6 +20,27 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
     /// when the email is in use.
     fn create_user(&self, user: NewUser) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores a new account and its first passkey in one transaction: both
+    /// or neither. MUST return `EmailTaken` when the email is in use and
+    /// `CredentialTaken` when the credential id is stored, storing nothing
+    /// in either case; of racing calls for one email, one succeeds.
+    fn create_user_with_passkey(
+        &self,
+        user: NewUser,
+        passkey: NewPasskey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces the account's password hash with `new_hash` if, and only
+    /// if, the stored hash is still `expected` (`None`: the account has no
+    /// password), in one atomic step. `false` when it did not apply (the
+    /// password changed meanwhile, or the account is gone).
+    fn replace_password_hash(
+        &self,
+        user: UserId,
+        expected: Option<String>,
+        new_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     fn find_user_by_email(
         &self,
         email: &Email,
@@ -39,10 +60,14 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
 /// Passkeys.
 pub trait CredentialRepository: Clone + Send + Sync + 'static {
     /// Stores a passkey. MUST return `CredentialTaken` (and store nothing)
-    /// when its credential id is already stored, for any user.
+    /// when its credential id is already stored, for any user, and
+    /// `PasskeyLimitReached` (storing nothing) when its owner already holds
+    /// `limit` passkeys or more; the count and the insert are one atomic
+    /// step, so racing inserts cannot take the owner past `limit`.
     fn insert_passkey(
         &self,
         passkey: NewPasskey,
+        limit: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The user's passkeys, newest first.
@@ -82,6 +107,10 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
 
     /// Deletes the user's passkey; `false` when it is not theirs or unknown.
+    /// MUST return `LastCredential` (deleting nothing) when it is the only
+    /// passkey of an account without a password; the check and the delete
+    /// are one atomic step, so of racing deletes of the last two passkeys
+    /// of such an account one succeeds.
     fn delete_passkey(
         &self,
         user: UserId,

@@ -56,9 +56,29 @@ fn table<D: Deps>() -> Vec<(Method, &'static str, Route)> {
             web::to(accounts::audit::<D>),
         ),
         (
+            Method::PUT,
+            "/api/auth/password",
+            web::to(accounts::set_password::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/signup-options",
+            web::to(passkeys::signup_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/signup",
+            web::to(passkeys::signup::<D>),
+        ),
+        (
             Method::GET,
             "/api/auth/passkey/register-options",
             web::to(passkeys::register_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/register-options",
+            web::to(passkeys::register_options_with_hints::<D>),
         ),
         (
             Method::POST,
@@ -146,6 +166,25 @@ fn resource(path: &str) -> Resource {
 /// `404 NOT_FOUND` for a path no route matches.
 pub async fn not_found() -> Result<String, ApiError> {
     Err(ApiError::NotFound)
+}
+
+/// A request body that may be absent (empty or only white space: the
+/// defaults) or a JSON object of `T`'s shape.
+pub async fn optional_body<T: DeserializeOwned + Default>(
+    payload: web::Payload,
+    limit: &BodyLimit,
+) -> Result<T, ApiError> {
+    let body = payload
+        .to_bytes_limited(limit.0)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit: limit.0 })?
+        .map_err(|e| ApiError::validation(format!("unreadable body: {e}")))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice::<Object<T>>(&body)
+        .map(|Object(body)| body)
+        .map_err(|e| ApiError::validation(format!("invalid body: {e}")))
 }
 
 /// A request body that must be a JSON object. Serde alone would also read a
