@@ -7,6 +7,7 @@ mod ceremonies;
 mod clock;
 mod db;
 mod hasher;
+mod notifier;
 mod redis_ceremonies;
 mod tokens;
 
@@ -14,6 +15,7 @@ pub use ceremonies::CeremonyStore;
 pub use clock::SystemClock;
 pub use db::{DbSettings, DbStore};
 pub use hasher::Argon2Hasher;
+pub use notifier::LogNotifier;
 pub use redis_ceremonies::{RedisCeremonies, RedisSettings};
 pub use tokens::{JwtIssuer, TokenSettings, generate_signing_key_pem};
 

@@ -16,11 +16,12 @@ mod passkey_signup;
 mod passkeys;
 mod settings;
 mod sign_in;
+mod webhooks;
 
 use monetro_domain::Error;
 use monetro_ports::{
-    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness, TokenIssuer,
-    UserRepository,
+    AuditLog, ChallengeStore, Clock, CredentialRepository, Notifier, Outbox, PasswordHasher,
+    Readiness, TokenIssuer, UserRepository,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -31,14 +32,21 @@ pub use monetro_ports::{CeremonyHandle, VerifiedToken};
 pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
+pub use webhooks::{
+    DispatchReport, EVENT_ID_HEADER, EVENT_TYPE_HEADER, RetryPolicy, SIGNATURE_HEADER,
+    WebhookDispatcher, WebhookEndpoint, sign,
+};
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
-    type Store: UserRepository + CredentialRepository + AuditLog + Readiness;
+    type Store: UserRepository + CredentialRepository + AuditLog + Outbox + Readiness;
     type Ceremonies: ChallengeStore + Readiness;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;
     type Clock: Clock;
+    /// "A new passkey was added"; the type's default until
+    /// [`App::with_notifier`] sets another.
+    type Notifier: Notifier + Default;
 }
 
 /// The service's use cases over the ports of `D`.
@@ -50,6 +58,7 @@ pub struct App<D: Deps> {
     clock: D::Clock,
     webauthn: Webauthn,
     settings: Settings,
+    notifier: D::Notifier,
 }
 
 impl<D: Deps> App<D> {
@@ -77,7 +86,13 @@ impl<D: Deps> App<D> {
             clock,
             webauthn,
             settings,
+            notifier: D::Notifier::default(),
         })
+    }
+
+    /// Tells people about new passkeys through `notifier`.
+    pub fn with_notifier(self, notifier: D::Notifier) -> Self {
+        Self { notifier, ..self }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -173,6 +188,8 @@ mod account_tests;
 mod ceremony_tests;
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod webhook_tests;
 
 #[cfg(test)]
 mod settings_tests {

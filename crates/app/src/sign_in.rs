@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
-    AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin, User,
+    AuditKind, CredentialId, Email, Error, EventType, Passkey, PasskeyUse, RequestOrigin, User,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository, UserRepository};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Ve
 
 use crate::decoy::decoy_credential_id;
 use crate::hints::add_hints;
+use crate::webhooks::event_data;
 use crate::{App, AuthenticationCredential, Deps, Session};
 
 /// `amr` of a passkey sign-in.
@@ -116,10 +117,14 @@ impl<D: Deps> App<D> {
         .await;
         let state = state?;
         credential_id?;
-        let (passkey, owner) = found?.ok_or_else(|| Error::UnknownCredential {
-            credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
-            rp_id: self.settings.rp_id.clone(),
-        })?;
+        let Some((passkey, owner)) = found? else {
+            let credential_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
+            self.unknown_credential_seen(&credential_id, origin).await;
+            return Err(Error::UnknownCredential {
+                credential_id,
+                rp_id: self.settings.rp_id.clone(),
+            });
+        };
         let outcome = self
             .verify_assertion(state, credential, &passkey, owner, origin)
             .await;
@@ -135,6 +140,22 @@ impl<D: Deps> App<D> {
             .await;
         }
         outcome
+    }
+
+    /// Reports a sign-in with a credential id the service does not know
+    /// (a passkey deleted here but still on a device, or probing): no
+    /// user, only the credential id. Best effort; as many as the sign-in
+    /// rate limit lets through.
+    async fn unknown_credential_seen(&self, credential_id: &str, origin: &RequestOrigin) {
+        let events = self.outbox_event(
+            EventType::UnknownCredentialSeen,
+            event_data(
+                None,
+                origin,
+                json!({ "credentialId": credential_id, "rpId": self.settings.rp_id }),
+            ),
+        );
+        self.enqueue_events(events).await;
     }
 
     /// Every check after the passkey is known: the offered credentials, the
@@ -185,7 +206,19 @@ impl<D: Deps> App<D> {
             Some(passkey.id),
             origin,
         );
-        if !self.store.record_passkey_use(usage, used).await? {
+        let events = self.outbox_event(
+            EventType::PasskeyUsed,
+            event_data(
+                Some(owner.id),
+                origin,
+                json!({
+                    "passkeyId": passkey.id.0,
+                    "credentialId": URL_SAFE_NO_PAD.encode(passkey.credential_id.as_bytes()),
+                    "backedUp": usage.backed_up,
+                }),
+            ),
+        );
+        if !self.store.record_passkey_use(usage, used, events).await? {
             return Err(Error::authentication_failed("sign count did not increase"));
         }
         self.session(owner, AMR_PASSKEY)

@@ -7,6 +7,7 @@
 mod audit;
 mod authenticators;
 mod error;
+mod event;
 mod hint;
 mod passkey;
 mod text;
@@ -15,6 +16,7 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, RequestOrigin};
 pub use authenticators::authenticator_name;
 pub use error::{Error, ErrorCode};
+pub use event::{EventType, OutboxDelivery, OutboxEvent};
 pub use hint::PasskeyHint;
 pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};
 pub use user::{DisplayName, Email, NewUser, Password, User, UserHandle, UserId};

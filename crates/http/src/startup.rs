@@ -12,8 +12,8 @@ use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
 use monetro_adapters::{
-    Argon2Hasher, CeremonyStore, DbSettings, DbStore, JwtIssuer, RedisCeremonies, RedisSettings,
-    SystemClock, TokenSettings,
+    Argon2Hasher, CeremonyStore, DbSettings, DbStore, JwtIssuer, LogNotifier, RedisCeremonies,
+    RedisSettings, SystemClock, TokenSettings,
 };
 use monetro_app::{App, Deps, Settings};
 use monetro_domain::PasskeyHint;
@@ -37,6 +37,7 @@ impl Deps for ServiceDeps {
     type Tokens = JwtIssuer;
     type Hasher = Argon2Hasher;
     type Clock = SystemClock;
+    type Notifier = LogNotifier;
 }
 
 /// Name of the cookie that carries the ceremony handles.
@@ -211,6 +212,7 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         max_passkeys_per_user: config.webauthn.max_passkeys_per_user,
         hints: PasskeyHint::parse_list(&config.webauthn.hints)
             .map_err(|e| anyhow::anyhow!("webauthn.hints: {e}"))?,
+        webhooks: Vec::new(),
     })
 }
 

@@ -9,6 +9,7 @@ mod ceremony;
 mod clock;
 mod error;
 mod hasher;
+mod outbox;
 mod repositories;
 mod tokens;
 
@@ -17,6 +18,7 @@ pub use ceremony::{Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore};
 pub use clock::Clock;
 pub use error::StoreError;
 pub use hasher::PasswordHasher;
+pub use outbox::{DeliveryError, Notifier, NotifyError, Outbox, WebhookTransport};
 pub use repositories::{CredentialRepository, PoolStats, Readiness, StoredUser, UserRepository};
 pub use tokens::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 
