@@ -600,11 +600,14 @@ impl TokenIssuer for FakeTokens {
     }
 }
 
+/// A POST as a [`RecordingWebhooks`] saw it: URL, headers, body.
+pub type SentWebhook = (String, Vec<(&'static str, String)>, String);
+
 /// Webhooks that go nowhere: each POST is recorded, and answered by the
 /// next of the scripted outcomes (`Ok` once they run out).
 #[derive(Clone, Default)]
 pub struct RecordingWebhooks {
-    sent: Arc<Mutex<Vec<(String, Vec<(&'static str, String)>, String)>>>,
+    sent: Arc<Mutex<Vec<SentWebhook>>>,
     script: Arc<Mutex<std::collections::VecDeque<Result<(), DeliveryError>>>>,
 }
 
@@ -615,7 +618,7 @@ impl RecordingWebhooks {
     }
 
     /// `(url, headers, body)` of every POST so far.
-    pub fn sent(&self) -> Vec<(String, Vec<(&'static str, String)>, String)> {
+    pub fn sent(&self) -> Vec<SentWebhook> {
         lock(&self.sent).clone()
     }
 }
