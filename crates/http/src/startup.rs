@@ -229,8 +229,9 @@ fn spawn_housekeeping<D: Deps>(app: web::Data<App<D>>, limits: web::Data<RateLim
     });
 }
 
-/// Counts every request and its latency by matched route (unmatched paths
-/// share one label, so scanners cannot grow the label set).
+/// Counts every request, its latency by matched route (unmatched paths
+/// share one label, so scanners cannot grow the label set), and the
+/// requests in flight.
 fn observe_request<S, B>(
     request: ServiceRequest,
     service: &S,
@@ -244,9 +245,12 @@ where
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let in_flight = metrics.as_ref().map(|metrics| metrics.request_started());
     let response = service.call(request);
     async move {
-        let response = response.await?;
+        let response = response.await;
+        drop(in_flight);
+        let response = response?;
         if let Some(metrics) = metrics {
             metrics.observe_request(
                 &method,

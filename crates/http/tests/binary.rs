@@ -11,6 +11,8 @@ mod common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::TempDir;
@@ -184,9 +186,12 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
 
     // Password hashing makes sign-ups slow enough to be in flight when the
     // signal arrives.
-    let signups: Vec<_> = (0..4)
+    const SIGNUPS: usize = 8;
+    let completed = Arc::new(AtomicUsize::new(0));
+    let signups: Vec<_> = (0..SIGNUPS)
         .map(|n| {
             let url = format!("{base}/api/auth/signup");
+            let completed = Arc::clone(&completed);
             tokio::spawn(async move {
                 let body =
                     json!({ "email": format!("u{n}@example.com"), "password": "correct horse" });
@@ -196,10 +201,37 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
                     .send()
                     .await
                     .map(|r| r.status().as_u16())
+                    .inspect(|_| {
+                        completed.fetch_add(1, Ordering::SeqCst);
+                    })
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // The signal goes once every sign-up has reached the server (in flight
+    // beside this metrics request, or answered): a request still in the
+    // listen backlog would be refused by a stopping server, which is right
+    // but not this test. `done` is read first, so nothing counts twice.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let done = completed.load(Ordering::SeqCst);
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let in_flight: usize = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("monetro_http_requests_in_flight "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        if in_flight.saturating_sub(1) + done >= SIGNUPS {
+            assert!(done < SIGNUPS, "every sign-up finished before the signal");
+            break;
+        }
+        assert!(Instant::now() < deadline, "sign-ups never all in flight");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
