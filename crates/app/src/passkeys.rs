@@ -8,6 +8,7 @@ use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
 use serde_json::Value;
 use webauthn_rs::prelude::{Credential, CredentialID, PasskeyRegistration};
 
+use crate::credentials::refuse_cross_origin_frames;
 use crate::{App, Deps, RegistrationCredential};
 
 /// What the passkey list shows, with what a browser needs to call
@@ -74,6 +75,8 @@ impl<D: Deps> App<D> {
         let verified = self
             .webauthn
             .finish_passkey_registration(&credential.0, &state)
+            .map_err(Error::registration_failed)?;
+        refuse_cross_origin_frames(&credential.0.response.client_data_json)
             .map_err(Error::registration_failed)?;
         let verifier = serde_json::to_string(&verified)
             .map_err(|e| Error::Unexpected(format!("passkey not serialisable: {e}")))?;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Verifier};
 
+use crate::credentials::refuse_cross_origin_frames;
 use crate::decoy::decoy_credential_id;
 use crate::{App, AuthenticationCredential, Deps, Session};
 
@@ -150,6 +151,8 @@ impl<D: Deps> App<D> {
         let result = self
             .webauthn
             .finish_discoverable_authentication_v2(assertion, state.webauthn, &verifier)
+            .map_err(Error::authentication_failed)?;
+        refuse_cross_origin_frames(&assertion.response.client_data_json)
             .map_err(Error::authentication_failed)?;
         let usage = PasskeyUse {
             id: passkey.id,

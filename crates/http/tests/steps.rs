@@ -21,6 +21,7 @@ on_every_backend!(
     registration_refuses_a_response_of_another_kind,
     registration_refuses_client_data_that_is_not_utf8_json,
     registration_refuses_cross_origin_client_data,
+    registration_refuses_a_top_origin,
     registration_refuses_an_attestation_object_that_is_not_cbor,
     registration_refuses_backed_up_without_backup_eligible,
     registration_refuses_an_unknown_attestation_format,
@@ -28,6 +29,8 @@ on_every_backend!(
     registration_refuses_credential_ids_over_1023_bytes,
     sign_in_refuses_a_response_of_another_kind,
     sign_in_refuses_client_data_that_is_not_utf8_json,
+    sign_in_refuses_cross_origin_client_data,
+    sign_in_refuses_a_top_origin,
     sign_in_refuses_backed_up_without_backup_eligible,
     sign_in_refuses_a_change_of_backup_eligibility,
 );
@@ -144,6 +147,21 @@ async fn registration_refuses_cross_origin_client_data(backend: Backend) {
     let (ann, options) = ann_registering(&app).await;
     let tweaks = Tweaks {
         cross_origin: Some(true),
+        ..Tweaks::default()
+    };
+    let credential = registration(&app, &options, &tweaks);
+    assert_registration_refused(&ann, &options, credential, 400, "REGISTRATION_FAILED").await;
+}
+
+/// Step 11: a `topOrigin` names a page the service expects to be framed
+/// in; there is none (here `crossOrigin` stays `false`).
+async fn registration_refuses_a_top_origin(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (ann, options) = ann_registering(&app).await;
+    let tweaks = Tweaks {
+        top_origin: Some("https://evil.example".into()),
         ..Tweaks::default()
     };
     let credential = registration(&app, &options, &tweaks);
@@ -347,6 +365,56 @@ async fn sign_in_refuses_client_data_that_is_not_utf8_json(backend: Backend) {
         )
         .await;
     }
+}
+
+/// Step 13: `crossOrigin: true` means a cross-origin iframe, which the
+/// service never is in.
+async fn sign_in_refuses_cross_origin_client_data(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (mut ann, credential_id) =
+        enrolled(&app, "ann@example.com", SoftAuthenticator::new()).await;
+    let options = ann.sign_in_options(json!({})).await;
+    let tweaks = Tweaks {
+        cross_origin: Some(true),
+        ..Tweaks::default()
+    };
+    let credential = assertion(&mut ann, &options, &tweaks);
+    assert_sign_in_refused(
+        &mut ann,
+        &options,
+        &credential_id,
+        credential,
+        401,
+        "AUTHENTICATION_FAILED",
+    )
+    .await;
+}
+
+/// Step 14: a `topOrigin` names a page the service expects to be framed
+/// in; there is none (here `crossOrigin` stays `false`).
+async fn sign_in_refuses_a_top_origin(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (mut ann, credential_id) =
+        enrolled(&app, "ann@example.com", SoftAuthenticator::new()).await;
+    let options = ann.sign_in_options(json!({})).await;
+    let tweaks = Tweaks {
+        top_origin: Some("https://evil.example".into()),
+        ..Tweaks::default()
+    };
+    let credential = assertion(&mut ann, &options, &tweaks);
+    assert_sign_in_refused(
+        &mut ann,
+        &options,
+        &credential_id,
+        credential,
+        401,
+        "AUTHENTICATION_FAILED",
+    )
+    .await;
 }
 
 /// Step 18: BS (backed up) without BE (backup eligible) is impossible.
