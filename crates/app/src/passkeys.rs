@@ -1,12 +1,14 @@
 //! Registering and managing a signed-in user's passkeys.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
     AuditKind, CredentialId, Error, Passkey, PasskeyId, PasskeyName, RequestOrigin, UserHandle,
     UserId, authenticator_name,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
-use serde_json::Value;
-use webauthn_rs::prelude::{Credential, CredentialID, PasskeyRegistration};
+use serde_json::{Value, json};
+use webauthn_rs::prelude::{Credential, PasskeyRegistration};
 
 use crate::credentials::refuse_cross_origin_frames;
 use crate::{App, Deps, RegistrationCredential};
@@ -32,26 +34,18 @@ impl<D: Deps> App<D> {
     ) -> Result<(CeremonyHandle, Value), Error> {
         let user = self.signed_in_user(user_id).await?;
         let existing = self.store.list_passkeys(user_id).await?;
-        let exclude: Vec<CredentialID> = existing
-            .iter()
-            .map(|p| p.credential_id.as_bytes().to_vec())
-            .collect();
         let display_name = user
             .display_name
             .as_ref()
             .map_or(user.email.as_str(), |n| n.as_str());
         let (challenge, state) = self
             .webauthn
-            .start_passkey_registration(
-                user.handle.0,
-                user.email.as_str(),
-                display_name,
-                Some(exclude),
-            )
+            .start_passkey_registration(user.handle.0, user.email.as_str(), display_name, None)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         let mut options = serde_json::to_value(&challenge.public_key)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         require_discoverable_credential(&mut options);
+        exclude_credentials(&mut options, &existing);
         let handle = self
             .open_ceremony(CeremonyKind::Registration, Some(user_id), &state)
             .await?;
@@ -173,6 +167,24 @@ fn require_discoverable_credential(options: &mut Value) {
     {
         selection.insert("residentKey".into(), "required".into());
         selection.insert("requireResidentKey".into(), true.into());
+    }
+}
+
+/// `excludeCredentials`: the user's passkeys, so that a browser does not
+/// make a second one on an authenticator that holds one already. They are
+/// not handed to webauthn-rs, which would refuse a listed credential as a
+/// failed verification (400): a credential id stored for any user, this one
+/// included, is the store's `PASSKEY_ALREADY_REGISTERED` (409).
+fn exclude_credentials(options: &mut Value, existing: &[Passkey]) {
+    let listed: Value = existing
+        .iter()
+        .map(|p| {
+            let id = URL_SAFE_NO_PAD.encode(p.credential_id.as_bytes());
+            json!({ "type": "public-key", "id": id })
+        })
+        .collect();
+    if let Some(options) = options.as_object_mut() {
+        options.insert("excludeCredentials".into(), listed);
     }
 }
 

@@ -27,6 +27,7 @@ on_every_backend!(
     registration_refuses_an_unknown_attestation_format,
     registration_refuses_an_attestation_statement_that_does_not_verify,
     registration_refuses_credential_ids_over_1023_bytes,
+    registration_refuses_a_credential_id_the_user_has_already,
     sign_in_refuses_a_response_of_another_kind,
     sign_in_refuses_client_data_that_is_not_utf8_json,
     sign_in_refuses_cross_origin_client_data,
@@ -235,6 +236,42 @@ async fn registration_refuses_credential_ids_over_1023_bytes(backend: Backend) {
     };
     let credential = registration(&app, &options, &tweaks);
     assert_registration_refused(&ann, &options, credential, 400, "VALIDATION_FAILED").await;
+}
+
+/// Step 27 for the same user (another user's is
+/// passkeys.rs::a_credential_belongs_to_one_account): the stored passkey
+/// stays as it was, key included.
+async fn registration_refuses_a_credential_id_the_user_has_already(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let passkey = ann.register().await;
+    let credential_id = base64url_decode(passkey["credentialId"].as_str().unwrap());
+    let before = app.stored_passkey(&credential_id).await.unwrap();
+
+    let options = ann.registration_options().await;
+    assert_eq!(
+        options["excludeCredentials"][0]["id"], passkey["credentialId"],
+        "the browser is told which credential the user has"
+    );
+    let tweaks = Tweaks {
+        credential_id: Some(credential_id.clone()),
+        ignore_exclude_credentials: true,
+        ..Tweaks::default()
+    };
+    let again = registration(&app, &options, &tweaks);
+    ann.post("/api/auth/passkey/register", json!({ "credential": again }))
+        .await
+        .assert_error(409, "PASSKEY_ALREADY_REGISTERED");
+    assert_eq!(ann.get("/api/auth/me").await.body["passkeyCount"], 1);
+    assert_eq!(app.stored_passkey(&credential_id).await.unwrap(), before);
+    let signed_in = ann.sign_in().await;
+    assert_eq!(
+        signed_in.status, 200,
+        "the original key still signs in: {}",
+        signed_in.body
+    );
 }
 
 // ---- §7.2 Verifying an Authentication Assertion ----
