@@ -77,6 +77,13 @@ impl<D: Deps> App<D> {
         let internals = Credential::from(verified);
         let credential_id = CredentialId::new(internals.cred_id.to_vec())
             .map_err(|_| Error::registration_failed("credential id longer than 1023 bytes"))?;
+        // webauthn-rs takes the id from the authenticator data and ignores
+        // `rawId`; the record is the credential the client named.
+        if internals.cred_id.as_slice() != credential.0.raw_id.as_slice() {
+            return Err(Error::registration_failed(
+                "rawId is not the credential id in the authenticator data",
+            ));
+        }
         let aaguid = credential.aaguid();
         let name = name.unwrap_or_else(|| {
             PasskeyName::fallback(authenticator_name(&aaguid).unwrap_or(DEFAULT_NAME))

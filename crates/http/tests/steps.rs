@@ -28,6 +28,7 @@ on_every_backend!(
     registration_refuses_an_attestation_statement_that_does_not_verify,
     registration_refuses_credential_ids_over_1023_bytes,
     registration_refuses_a_credential_id_the_user_has_already,
+    registration_refuses_a_raw_id_that_is_not_the_attested_credential_id,
     sign_in_refuses_a_response_of_another_kind,
     sign_in_refuses_client_data_that_is_not_utf8_json,
     sign_in_refuses_cross_origin_client_data,
@@ -272,6 +273,21 @@ async fn registration_refuses_a_credential_id_the_user_has_already(backend: Back
         "the original key still signs in: {}",
         signed_in.body
     );
+}
+
+/// Step 28 stores the credential under `credential.rawId`: it must be the
+/// credential id the authenticator attested (webauthn-rs ignores `rawId`).
+async fn registration_refuses_a_raw_id_that_is_not_the_attested_credential_id(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (ann, options) = ann_registering(&app).await;
+    let tweaks = Tweaks {
+        response_raw_id: Some(vec![9; 32]),
+        ..Tweaks::default()
+    };
+    let credential = registration(&app, &options, &tweaks);
+    assert_registration_refused(&ann, &options, credential, 400, "REGISTRATION_FAILED").await;
 }
 
 // ---- §7.2 Verifying an Authentication Assertion ----
