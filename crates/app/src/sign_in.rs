@@ -103,10 +103,7 @@ impl<D: Deps> App<D> {
             .store
             .find_passkey_with_owner(&credential_id)
             .await?
-            .ok_or_else(|| Error::UnknownCredential {
-                credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
-                rp_id: self.settings.rp_id.clone(),
-            })?;
+            .ok_or_else(|| self.unknown_credential(&credential_id))?;
         let outcome = self
             .verify_assertion(state, credential, &passkey, owner)
             .await;
@@ -161,9 +158,28 @@ impl<D: Deps> App<D> {
             used_at: self.clock.now(),
         };
         if !self.store.record_passkey_use(usage).await? {
-            return Err(Error::authentication_failed("sign count did not increase"));
+            // Removed while it was being verified: as if it had been gone
+            // before, so that the browser can be told to forget it.
+            let gone = self
+                .store
+                .find_passkey_with_owner(&passkey.credential_id)
+                .await?
+                .is_none();
+            return Err(if gone {
+                self.unknown_credential(&passkey.credential_id)
+            } else {
+                Error::authentication_failed("sign count did not increase")
+            });
         }
         self.session(owner, AMR_PASSKEY)
+    }
+
+    /// `PASSKEY_NOT_FOUND` with what `signalUnknownCredential` needs.
+    fn unknown_credential(&self, credential_id: &CredentialId) -> Error {
+        Error::UnknownCredential {
+            credential_id: URL_SAFE_NO_PAD.encode(credential_id.as_bytes()),
+            rp_id: self.settings.rp_id.clone(),
+        }
     }
 }
 
