@@ -24,6 +24,7 @@ on_every_backend!(
     registration_refuses_a_top_origin,
     registration_refuses_an_attestation_object_that_is_not_cbor,
     registration_refuses_backed_up_without_backup_eligible,
+    registration_refuses_an_algorithm_not_offered,
     registration_refuses_an_unknown_attestation_format,
     registration_refuses_an_attestation_statement_that_does_not_verify,
     registration_refuses_credential_ids_over_1023_bytes,
@@ -36,6 +37,9 @@ on_every_backend!(
     sign_in_refuses_backed_up_without_backup_eligible,
     sign_in_refuses_a_change_of_backup_eligibility,
 );
+
+/// COSE algorithm identifier of ES512 (ECDSA P-521 with SHA-512).
+const COSE_ALG_ES512: i64 = -36;
 
 /// Client data that a UTF-8 decoder or a JSON parser refuses.
 const UNREADABLE_CLIENT_DATA: [&[u8]; 2] = [
@@ -189,6 +193,30 @@ async fn registration_refuses_backed_up_without_backup_eligible(backend: Backend
     let (ann, options) = ann_registering(&app).await;
     let tweaks = Tweaks {
         flags_set: FLAG_BS,
+        ..Tweaks::default()
+    };
+    let credential = registration(&app, &options, &tweaks);
+    assert_registration_refused(&ann, &options, credential, 400, "REGISTRATION_FAILED").await;
+}
+
+/// Step 20: the key's algorithm must be one of `pubKeyCredParams`. ES512
+/// is not offered but webauthn-rs reads such a key, so only this step
+/// refuses it (errors.rs's EdDSA key is refused earlier: webauthn-rs cannot
+/// read Ed25519 keys at all).
+async fn registration_refuses_an_algorithm_not_offered(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (ann, options) = ann_registering(&app).await;
+    let offered: Vec<_> = options["pubKeyCredParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alg"].as_i64().unwrap())
+        .collect();
+    assert!(!offered.contains(&COSE_ALG_ES512), "{offered:?}");
+    let tweaks = Tweaks {
+        algorithm: Some(COSE_ALG_ES512),
         ..Tweaks::default()
     };
     let credential = registration(&app, &options, &tweaks);
