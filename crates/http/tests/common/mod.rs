@@ -11,10 +11,14 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use monetro_adapters::testing::TestDatabase;
+use monetro_adapters::{DbSettings, DbStore};
+use monetro_domain::{CredentialId, Passkey};
 use monetro_http::config::Config;
 use monetro_http::startup::Application;
+use monetro_ports::CredentialRepository as _;
 use monetro_softauthn::{SoftAuthenticator, Tweaks};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -125,6 +129,25 @@ async fn spawn_instance(
         db,
         data_dir,
         config,
+    }
+}
+
+impl TestApp {
+    /// The passkey stored under `credential_id`, read from the database
+    /// itself: sign count included, which the API does not show.
+    pub async fn stored_passkey(&self, credential_id: &[u8]) -> Option<Passkey> {
+        let store = DbStore::open(&DbSettings {
+            url: self.db.url.clone(),
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        let id = CredentialId::new(credential_id.to_vec()).unwrap();
+        store
+            .find_passkey_with_owner(&id)
+            .await
+            .unwrap()
+            .map(|(passkey, _)| passkey)
     }
 }
 
