@@ -33,6 +33,9 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    /// The admin API; off unless `admin.bind` is set.
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +142,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// The admin API's own listener and the token it requires.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where the admin API listens; unset or blank: no admin API.
+    pub bind: Option<String>,
+    /// `Authorization: Bearer <token>` of every admin request; required
+    /// (at least [`AdminConfig::MIN_TOKEN_LEN`] characters) when `bind` is set.
+    pub token: Option<SecretString>,
+}
+
+impl AdminConfig {
+    /// The shortest admin token accepted.
+    pub const MIN_TOKEN_LEN: usize = 32;
+
+    /// The address to listen on, when the admin API is on.
+    pub fn listen_address(&self) -> Option<&str> {
+        self.bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+    }
+}
+
 impl Config {
     /// The configuration of this process: files and environment.
     pub fn load() -> Result<Self, config::ConfigError> {
@@ -206,6 +233,8 @@ mod tests {
         assert_eq!(config.server.body_limit_bytes, 64 * 1024);
         assert_eq!(config.webauthn.max_passkeys_per_user, 20);
         assert!(config.webauthn.hints.is_empty());
+        assert_eq!(config.admin.listen_address(), None, "the admin API is off");
+        assert!(config.admin.token.is_none());
     }
 
     #[test]

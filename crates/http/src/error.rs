@@ -42,7 +42,7 @@ pub struct ErrorDetail {
 }
 
 /// Every code an error body can carry: the domain's and the transport's.
-pub const ERROR_CODES: [&str; 19] = [
+pub const ERROR_CODES: [&str; 20] = [
     "VALIDATION_FAILED",
     "CHALLENGE_NOT_FOUND",
     "CHALLENGE_EXPIRED",
@@ -62,6 +62,7 @@ pub const ERROR_CODES: [&str; 19] = [
     "NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "RATE_LIMITED",
+    "USER_NOT_FOUND",
 ];
 
 fn code_schema() -> Schema {
@@ -131,7 +132,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Unauthorized
         | ErrorCode::TokenExpired
         | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::PasskeyNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::PasskeyNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
         ErrorCode::EmailTaken
         | ErrorCode::PasskeyAlreadyRegistered
         | ErrorCode::PasskeyLimitReached
@@ -225,6 +226,7 @@ mod tests {
             (ErrorCode::LastCredential, 409),
             (ErrorCode::ServiceUnavailable, 503),
             (ErrorCode::Internal, 500),
+            (ErrorCode::UserNotFound, 404),
         ];
         for (code, status) in table {
             assert_eq!(status_of(code).as_u16(), status, "{}", code.as_str());

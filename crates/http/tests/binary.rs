@@ -264,3 +264,86 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
         "request spans carry an id"
     );
 }
+
+#[test]
+fn an_admin_address_without_a_token_is_refused_at_start() {
+    let dir = temp_dir();
+    let output = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("MONETRO__ADMIN__BIND", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("admin.token"), "{stderr}");
+    assert!(
+        !dir.0.join("data").exists(),
+        "refused before creating anything"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_is_configured_by_environment_logged_and_stopped_with_the_service() {
+    let dir = temp_dir();
+    let (port, admin_port) = (free_port(), free_port());
+    let base = format!("http://127.0.0.1:{port}");
+    let admin = format!("http://127.0.0.1:{admin_port}");
+    let token = "an-admin-token-of-more-than-32-characters";
+    let mut child = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{port}"))
+        .env("MONETRO_RP_ORIGINS", format!("http://localhost:{port}"))
+        .env("MONETRO__ADMIN__BIND", format!("127.0.0.1:{admin_port}"))
+        .env("MONETRO__ADMIN__TOKEN", token)
+        .env("MONETRO__LOG__FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_healthy(&base, &mut child).await;
+
+    let http = reqwest::Client::new();
+    let signup = http
+        .post(format!("{base}/api/auth/signup"))
+        .json(&json!({ "email": "ann@example.com", "password": "correct horse" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+    let find = format!("{admin}/admin/api/users?email=ann@example.com");
+    let found = http.get(&find).bearer_auth(token).send().await.unwrap();
+    assert_eq!(found.status(), 200);
+    let refused = http.get(&find).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(
+        http.get(&find).bearer_auth(token).send().await.is_err(),
+        "the admin listener stopped with the service"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let logged = |message: &str| {
+        stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|entry| entry["message"] == message)
+            .unwrap_or_else(|| panic!("{message:?} not logged:\n{stdout}"))
+    };
+    for entry in [
+        logged("admin: user found by email"),
+        logged("admin request refused: admin token missing or wrong"),
+    ] {
+        assert!(
+            !entry["request_id"].as_str().unwrap_or_default().is_empty(),
+            "{entry}"
+        );
+    }
+    assert!(!stdout.contains(token), "the token is never logged");
+}

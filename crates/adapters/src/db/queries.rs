@@ -408,6 +408,17 @@ macro_rules! queries {
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {
             diesel::sql_query("SELECT 1").execute(conn)
         }
+
+        /// Deletes the passkey whatever else the account holds (the admin
+        /// API's forced removal); the user filter keeps it to its owner.
+        pub fn delete_passkey_forced(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
+            diesel::delete(
+                passkeys::table
+                    .filter(passkeys::id.eq(DbUuid(id)))
+                    .filter(passkeys::user_id.eq(DbUuid(user))),
+            )
+            .execute(conn)
+        }
     };
 }
 

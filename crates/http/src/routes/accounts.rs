@@ -183,7 +183,7 @@ pub struct AuditQuery {
 }
 
 /// Events on one page unless the client asks for another size.
-const DEFAULT_AUDIT_PAGE: u32 = 20;
+pub(crate) const DEFAULT_AUDIT_PAGE: u32 = 20;
 
 /// The caller's own security log, newest first.
 ///

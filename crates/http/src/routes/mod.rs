@@ -157,7 +157,7 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
 pub struct BodyLimit(pub usize);
 
 /// A resource that answers `405 METHOD_NOT_ALLOWED` for methods it lacks.
-fn resource(path: &str) -> Resource {
+pub(crate) fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(|| async {
         Err::<String, _>(ApiError::MethodNotAllowed)
     }))
