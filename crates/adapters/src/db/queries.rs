@@ -468,13 +468,16 @@ pub mod pg {
         conn.transaction(body)
     }
 
-    /// Locks the user's row until the transaction ends (`FOR UPDATE`);
+    /// Locks the user's row until the transaction ends, against the other
+    /// guarded writes of this user (`FOR NO KEY UPDATE`: unlike `FOR
+    /// UPDATE` it does not wait for the key-share locks that foreign keys
+    /// take, so a sign-in logging its event cannot deadlock with a delete);
     /// `Some(whether the account has a password)`, `None` when it is gone.
     fn lock_user(conn: &mut Conn, user: Uuid) -> QueryResult<Option<bool>> {
         users::table
             .filter(users::id.eq(DbUuid(user)))
             .select(users::password_hash)
-            .for_update()
+            .for_no_key_update()
             .first::<Option<String>>(conn)
             .optional()
             .map(|row| row.map(|hash| hash.is_some()))
