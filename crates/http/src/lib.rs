@@ -15,6 +15,7 @@ mod pages;
 pub mod routes;
 mod secrets;
 mod security;
+mod slow_clients;
 pub mod startup;
 pub mod telemetry;
 
