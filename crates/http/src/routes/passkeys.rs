@@ -1,6 +1,7 @@
 //! The six passkey endpoints of the product documentation, and rename.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_app::{App, AuthenticationCredential, Deps, RegistrationCredential};
@@ -16,7 +17,7 @@ use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
 use crate::routes::accounts::session_response;
-use crate::routes::{BodyLimit, Object};
+use crate::routes::{BodyLimit, Object, UNREADABLE_BODY, invalid_body, is_json};
 
 /// A new passkey: the browser's credential and an optional name.
 #[derive(Deserialize, ToSchema)]
@@ -174,18 +175,31 @@ pub async fn authenticate_options<D: Deps>(
     limits: web::Data<RateLimits>,
     ceremonies: Ceremonies,
     limit: web::Data<BodyLimit>,
+    request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let too_large = ApiError::PayloadTooLarge { limit: limit.0 };
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit.0) {
+        return Err(too_large);
+    }
     let body = payload
         .to_bytes_limited(limit.0)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit: limit.0 })?
-        .map_err(|e| ApiError::validation(format!("unreadable body: {e}")))?;
+        .map_err(|_| too_large)?
+        .map_err(|_| ApiError::validation(UNREADABLE_BODY))?;
     let body: AuthenticateOptionsBody = if body.iter().all(u8::is_ascii_whitespace) {
         AuthenticateOptionsBody::default()
+    } else if !is_json(&request) {
+        return Err(ApiError::validation(
+            "Content-Type must be application/json",
+        ));
     } else {
         serde_json::from_slice::<Object<_>>(&body)
-            .map_err(|e| ApiError::validation(format!("invalid body: {e}")))?
+            .map_err(|e| ApiError::validation(invalid_body(&e)))?
             .0
     };
     if let Some(email) = &body.email {
