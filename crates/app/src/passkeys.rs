@@ -71,6 +71,9 @@ impl<D: Deps> App<D> {
         let state: PasskeyRegistration = self
             .take_ceremony(handle, CeremonyKind::Registration, Some(user_id))
             .await?;
+        credential
+            .check_attestation_object()
+            .map_err(Error::registration_failed)?;
         let verified = self
             .webauthn
             .finish_passkey_registration(&credential.0, &state)
