@@ -130,16 +130,20 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
                 };
                 ApiError::validation(message).into()
             }));
-        let mut paths: Vec<(&'static str, Vec<Route>)> = Vec::new();
+        let mut paths: Vec<(&'static str, Vec<Method>, Vec<Route>)> = Vec::new();
         for (method, path, route) in table::<D>() {
-            let route = route.method(method);
-            match paths.iter_mut().find(|(known, _)| *known == path) {
-                Some((_, routes)) => routes.push(route),
-                None => paths.push((path, vec![route])),
+            let route = route.method(method.clone());
+            match paths.iter_mut().find(|(known, _, _)| *known == path) {
+                Some((_, methods, routes)) => {
+                    methods.push(method);
+                    routes.push(route);
+                }
+                None => paths.push((path, vec![method], vec![route])),
             }
         }
-        for (path, routes) in paths {
-            cfg.service(routes.into_iter().fold(resource(path), Resource::route));
+        for (path, methods, routes) in paths {
+            let resource = resource(path, &methods);
+            cfg.service(routes.into_iter().fold(resource, Resource::route));
         }
     }
 }
@@ -147,10 +151,17 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
 /// The largest request body accepted, in bytes.
 pub struct BodyLimit(pub usize);
 
-/// A resource that answers `405 METHOD_NOT_ALLOWED` for methods it lacks.
-fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<String, _>(ApiError::MethodNotAllowed)
+/// A resource that answers `405 METHOD_NOT_ALLOWED`, with `Allow`
+/// listing `methods`, for the methods it lacks.
+pub(crate) fn resource(path: &str, methods: &[Method]) -> Resource {
+    let allow = methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<String, _>(ApiError::MethodNotAllowed { allow }) }
     }))
 }
 

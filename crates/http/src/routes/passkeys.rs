@@ -23,9 +23,14 @@ use crate::routes::{BodyLimit, Object, UNREADABLE_BODY, invalid_body, is_json};
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RegisterPasskey)]
 pub struct RegisterBody {
-    /// 1–64 characters after trimming; when absent, null or blank, the
-    /// authenticator's name (e.g. "iCloud Keychain") or "Passkey".
-    #[schema(example = "MacBook Touch ID")]
+    /// 1–64 characters after trimming, no control characters; when absent,
+    /// null or blank, the authenticator's name (e.g. "iCloud Keychain") or
+    /// "Passkey".
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+        example = "MacBook Touch ID"
+    )]
     name: Option<String>,
     #[schema(value_type = RegistrationResponseJson)]
     credential: RegistrationCredential,
@@ -39,7 +44,7 @@ pub struct AuthenticateOptionsBody {
     /// Absent or null: usernameless sign-in (`allowCredentials` empty).
     /// An address: `allowCredentials` lists that account's passkeys, or a
     /// stable decoy when there is no such account or it has none.
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: Option<String>,
 }
 
@@ -55,8 +60,13 @@ pub struct AuthenticateBody {
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RenamePasskey)]
 pub struct RenameBody {
-    /// 1–64 characters after trimming.
-    #[schema(example = "Work laptop")]
+    /// 1–64 characters after trimming, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Work laptop"
+    )]
     name: String,
 }
 
@@ -152,7 +162,8 @@ pub async fn register<D: Deps>(
     path = "/api/auth/passkey/authenticate-options",
     operation_id = "authenticateOptions",
     tag = "passkeys",
-    request_body = Option<AuthenticateOptionsBody>,
+    request_body(content = AuthenticateOptionsBody,
+        description = "Optional: none, `{}` or `{\"email\": …}` (not `null`)"),
     responses(
         (status = 200, description = "`PublicKeyCredentialRequestOptionsJSON` in `publicKey`: \
             `rpId`, `challenge`, `userVerification` `required`, `timeout`, `allowCredentials`",
