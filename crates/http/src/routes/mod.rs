@@ -286,6 +286,9 @@ pub(crate) fn invalid_body(error: &serde_json::Error) -> String {
     message.chars().take(MAX_CHARS).chain(['…']).collect()
 }
 
+/// What a client is told when its body is not said to be JSON.
+pub(crate) const NOT_JSON: &str = "Content-Type must be application/json";
+
 /// What a client is told when its body could not be read to its end.
 pub(crate) const UNREADABLE_BODY: &str = "the request body was not received completely and in time";
 
@@ -308,9 +311,7 @@ fn json_config(limit: usize) -> web::JsonConfig {
                 | JsonPayloadError::OverflowKnownLength { .. } => {
                     ApiError::PayloadTooLarge { limit }
                 }
-                JsonPayloadError::ContentType => {
-                    ApiError::validation("Content-Type must be application/json")
-                }
+                JsonPayloadError::ContentType => ApiError::validation(NOT_JSON),
                 JsonPayloadError::Deserialize(e) => ApiError::validation(invalid_body(e)),
                 _ => ApiError::validation(UNREADABLE_BODY),
             };

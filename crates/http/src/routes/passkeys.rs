@@ -17,7 +17,7 @@ use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
 use crate::routes::accounts::session_response;
-use crate::routes::{BodyLimit, Object, UNREADABLE_BODY, invalid_body, is_json};
+use crate::routes::{BodyLimit, NOT_JSON, Object, UNREADABLE_BODY, invalid_body, is_json};
 
 /// A new passkey: the browser's credential and an optional name.
 #[derive(Deserialize, ToSchema)]
@@ -205,9 +205,7 @@ pub async fn authenticate_options<D: Deps>(
     let body: AuthenticateOptionsBody = if body.iter().all(u8::is_ascii_whitespace) {
         AuthenticateOptionsBody::default()
     } else if !is_json(&request) {
-        return Err(ApiError::validation(
-            "Content-Type must be application/json",
-        ));
+        return Err(ApiError::validation(NOT_JSON));
     } else {
         serde_json::from_slice::<Object<_>>(&body)
             .map_err(|e| ApiError::validation(invalid_body(&e)))?
