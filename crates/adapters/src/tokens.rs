@@ -2,9 +2,10 @@
 //! them with.
 //!
 //! Tokens are signed here, as JWS compact serialisation with a key parsed
-//! once: jsonwebtoken re-parses its PKCS#8 key on every token, which costs
-//! more than the signature itself (docs/BENCHMARKS.md). jsonwebtoken checks
-//! them, and the tests prove it accepts what is signed here.
+//! once, by `ring`: jsonwebtoken re-parses its PKCS#8 key on every token,
+//! and RustCrypto's P-256 signature costs ~250 µs where ring's costs a
+//! tenth of that (docs/BENCHMARKS.md). jsonwebtoken checks them, and the
+//! tests prove it accepts what is signed here.
 //!
 //! One key signs; retired keys still verify until they are removed from
 //! configuration, so keys can rotate without signing anybody out.
@@ -19,10 +20,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use monetro_domain::UserId;
 use monetro_ports::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 use p256::SecretKey;
-use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -59,7 +60,9 @@ struct PublicKey {
 struct Keys {
     settings: TokenSettings,
     signing_kid: String,
-    signing: SigningKey,
+    /// Signs with ES256's fixed-width R ‖ S (RFC 7518 §3.4).
+    signing: EcdsaKeyPair,
+    random: SystemRandom,
     /// The base64url JOSE header of every token this key signs.
     encoded_header: String,
     verifying: HashMap<String, PublicKey>,
@@ -96,11 +99,23 @@ fn public_jwk(pem: &str) -> Result<(String, PublicKey), String> {
     Ok((kid.clone(), PublicKey { decoding, jwk }))
 }
 
+/// The PEM's key as ring's signing key pair.
+fn ring_key_pair(pem: &str) -> Result<EcdsaKeyPair, String> {
+    let secret = SecretKey::from_pkcs8_pem(pem).map_err(|e| format!("signing key: {e}"))?;
+    let public = secret.public_key().to_encoded_point(false);
+    EcdsaKeyPair::from_private_key_and_public_key(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &secret.to_bytes(),
+        public.as_bytes(),
+        &SystemRandom::new(),
+    )
+    .map_err(|e| format!("signing key rejected: {e}"))
+}
+
 impl JwtIssuer {
     pub fn new(settings: TokenSettings) -> Result<Self, String> {
         let (signing_kid, active) = public_jwk(&settings.signing_key_pem)?;
-        let signing = SigningKey::from_pkcs8_pem(&settings.signing_key_pem)
-            .map_err(|e| format!("signing key: {e}"))?;
+        let signing = ring_key_pair(&settings.signing_key_pem)?;
         let header = json!({ "typ": "JWT", "alg": "ES256", "kid": signing_kid });
         let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
         let mut verifying = HashMap::from([(signing_kid.clone(), active)]);
@@ -120,6 +135,7 @@ impl JwtIssuer {
                 settings,
                 signing_kid,
                 signing,
+                random: SystemRandom::new(),
                 encoded_header,
                 verifying,
                 validation,
@@ -158,10 +174,12 @@ impl TokenIssuer for JwtIssuer {
             keys.encoded_header,
             URL_SAFE_NO_PAD.encode(payload)
         );
-        // RFC 7518 §3.4: the ES256 signature is R || S, 64 bytes.
-        let signature: Signature = keys.signing.sign(token.as_bytes());
+        let signature = keys
+            .signing
+            .sign(&keys.random, token.as_bytes())
+            .map_err(|_| TokenError::Signing("ECDSA signing failed".into()))?;
         token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
         Ok(IssuedToken {
             token,
             expires_in: keys.settings.lifetime_secs,

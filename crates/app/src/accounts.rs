@@ -96,6 +96,50 @@ impl<D: Deps> App<D> {
         self.session(account.user, AMR_PASSWORD)
     }
 
+    /// Sets the signed-in user's password. An account without one (signed
+    /// up with a passkey) needs only the new password; an account with one
+    /// needs the current password too, and a missing or wrong one answers
+    /// `INVALID_CREDENTIALS`.
+    pub async fn set_password(
+        &self,
+        user_id: UserId,
+        password: String,
+        current: Option<String>,
+        origin: &RequestOrigin,
+    ) -> Result<(), Error> {
+        let password = Password::new(password)?;
+        let current = current.map(Password::attempt).transpose()?;
+        let user = self.signed_in_user(user_id).await?;
+        let stored = self
+            .store
+            .find_user_by_email(&user.email)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if let Some(phc) = &stored.password_hash {
+            let current = current.ok_or(Error::InvalidCredentials)?;
+            if !self.hasher.verify(current, Some(phc.clone())).await? {
+                let code = Some(Error::InvalidCredentials.code());
+                self.audit(user_id, AuditKind::PasswordLoginFailed, code, None, origin)
+                    .await;
+                return Err(Error::InvalidCredentials);
+            }
+        }
+        let new_hash = self.hasher.hash(password).await?;
+        // Only over the hash just checked: a change that raced this one
+        // wins, and this one answers as a wrong current password would.
+        if !self
+            .store
+            .replace_password_hash(user_id, stored.password_hash, new_hash)
+            .await?
+        {
+            return Err(Error::InvalidCredentials);
+        }
+        tracing::info!(user = %user_id, "password set");
+        self.audit(user_id, AuditKind::PasswordChanged, None, None, origin)
+            .await;
+        Ok(())
+    }
+
     /// Checks a bearer token's signature, issuer, audience and expiry.
     pub fn verify_bearer(&self, token: &str) -> Result<VerifiedToken, Error> {
         self.tokens

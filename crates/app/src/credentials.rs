@@ -102,6 +102,26 @@ fn check_envelope(id: &str, raw_id: &[u8], type_: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// WebAuthn Level 3 §7.1 steps 10–11 and §7.2 steps 13–14: the service's
+/// pages are never framed (`X-Frame-Options: DENY`), so a response made in a
+/// cross-origin iframe (`crossOrigin` other than `false`, or any
+/// `topOrigin`) was made for some other site's page. webauthn-rs checks
+/// `crossOrigin` only at registration and never looks at `topOrigin`.
+pub(crate) fn refuse_cross_origin_frames(client_data_json: &[u8]) -> Result<(), &'static str> {
+    let client_data: serde_json::Map<String, Value> = serde_json::from_slice(client_data_json)
+        .map_err(|_| "clientDataJSON is not a JSON object")?;
+    if client_data
+        .get("crossOrigin")
+        .is_some_and(|cross| *cross != Value::Bool(false))
+    {
+        return Err("clientDataJSON.crossOrigin is set: cross-origin iframes are not allowed");
+    }
+    if client_data.contains_key("topOrigin") {
+        return Err("clientDataJSON.topOrigin is present: cross-origin iframes are not allowed");
+    }
+    Ok(())
+}
+
 impl TryFrom<Value> for RegistrationCredential {
     type Error = String;
 
@@ -340,6 +360,26 @@ mod tests {
         attested.push(0xa0);
         assert_eq!(exact_authenticator_data(&attested), Ok(()));
         assert!(exact_authenticator_data(&[attested.as_slice(), &[0xf6]].concat()).is_err());
+    }
+
+    #[test]
+    fn only_same_origin_client_data_passes_the_frame_check() {
+        let same_origin = br#"{"type":"webauthn.get","crossOrigin":false}"#;
+        assert!(refuse_cross_origin_frames(same_origin).is_ok());
+        assert!(refuse_cross_origin_frames(br#"{"type":"webauthn.get"}"#).is_ok());
+        for framed in [
+            br#"{"type":"webauthn.get","crossOrigin":true}"#.as_slice(),
+            br#"{"type":"webauthn.get","crossOrigin":"true"}"#,
+            br#"{"type":"webauthn.get","crossOrigin":false,"topOrigin":"https://evil.example"}"#,
+            br#"{"type":"webauthn.get","topOrigin":null}"#,
+            b"not json",
+        ] {
+            assert!(
+                refuse_cross_origin_frames(framed).is_err(),
+                "{}",
+                String::from_utf8_lossy(framed)
+            );
+        }
     }
 
     #[test]

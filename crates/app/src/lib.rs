@@ -7,10 +7,13 @@
 //! the ports.
 
 mod accounts;
+mod admin;
 mod audit;
 mod ceremonies;
 mod credentials;
 mod decoy;
+mod hints;
+mod passkey_signup;
 mod passkeys;
 mod settings;
 mod sign_in;
@@ -23,9 +26,11 @@ use monetro_ports::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 pub use accounts::{Session, Signup};
+pub use admin::{AdminUser, Removal};
 pub use audit::MAX_AUDIT_PAGE;
 pub use credentials::{AuthenticationCredential, RegistrationCredential};
 pub use monetro_ports::{CeremonyHandle, VerifiedToken};
+pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
 
@@ -60,6 +65,11 @@ impl<D: Deps> App<D> {
         clock: D::Clock,
         settings: Settings,
     ) -> Result<Self, InvalidSettings> {
+        if settings.max_passkeys_per_user == 0 {
+            return Err(InvalidSettings(
+                "the passkey limit per user must be at least 1".into(),
+            ));
+        }
         let webauthn = build_relying_party(&settings)?;
         Ok(Self {
             store,
@@ -159,6 +169,10 @@ fn check_origin(rp_id: &str, origin: &url::Url) -> Result<(), String> {
     }
 }
 
+#[cfg(test)]
+mod account_tests;
+#[cfg(test)]
+mod admin_tests;
 #[cfg(test)]
 mod ceremony_tests;
 #[cfg(test)]

@@ -62,6 +62,8 @@ fn app() -> App<BenchDeps> {
         ceremony_ttl: Duration::from_secs(300),
         ceremony_grace: Duration::from_secs(3600),
         decoy_key: b"bench".to_vec(),
+        max_passkeys_per_user: 20,
+        hints: Vec::new(),
     };
     App::new(
         MemoryStore::new(),
@@ -113,7 +115,7 @@ fn ceremonies(c: &mut Criterion) {
             )
             .await
             .unwrap();
-        let (handle, options) = app.start_registration(session.user.id).await.unwrap();
+        let (handle, options) = app.start_registration(session.user.id, None).await.unwrap();
         let credential: RegistrationCredential =
             serde_json::from_value(authenticator.register(&options, ORIGIN).unwrap()).unwrap();
         app.finish_registration(session.user.id, Some(&handle), None, &credential, &origin)
@@ -122,13 +124,19 @@ fn ceremonies(c: &mut Criterion) {
     });
 
     c.bench_function("sign_in_options_no_io", |b| {
-        b.iter(|| runtime.block_on(app.start_authentication(None)).unwrap())
+        b.iter(|| {
+            runtime
+                .block_on(app.start_authentication(None, None))
+                .unwrap()
+        })
     });
 
     c.bench_function("finish_sign_in_no_io", |b| {
         b.iter_batched(
             || {
-                let (handle, options) = runtime.block_on(app.start_authentication(None)).unwrap();
+                let (handle, options) = runtime
+                    .block_on(app.start_authentication(None, None))
+                    .unwrap();
                 let response = authenticator.authenticate(&options, ORIGIN).unwrap();
                 let assertion: AuthenticationCredential = serde_json::from_value(response).unwrap();
                 (handle, assertion)

@@ -7,6 +7,7 @@
 mod audit;
 mod authenticators;
 mod error;
+mod hint;
 mod passkey;
 mod text;
 mod user;
@@ -14,5 +15,6 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, RequestOrigin};
 pub use authenticators::authenticator_name;
 pub use error::{Error, ErrorCode};
+pub use hint::PasskeyHint;
 pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};
 pub use user::{DisplayName, Email, NewUser, Password, User, UserHandle, UserId};

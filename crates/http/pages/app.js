@@ -42,6 +42,10 @@ const MESSAGES = {
   expired: "Your session has ended. Please sign in again.",
   invalidCredentials: "Wrong email or password.",
   emailTaken: "An account with this email already exists. Sign in instead.",
+  lastCredential: "This passkey is the last way to sign in to your account.",
+  lastCredentialHelp: "Add another passkey first; then you can remove this one.",
+  limitReached: "You have as many passkeys as Monetro allows.",
+  limitReachedHelp: "Remove one you no longer use, then add the new one.",
   rateLimited: "Too many attempts. Wait a moment, then try again.",
 };
 
@@ -169,6 +173,12 @@ function report(error) {
       return;
     case "PASSKEY_ALREADY_REGISTERED":
       showError(MESSAGES.alreadyRegistered, MESSAGES.alreadyRegisteredHelp);
+      return;
+    case "LAST_CREDENTIAL":
+      showError(MESSAGES.lastCredential, MESSAGES.lastCredentialHelp);
+      return;
+    case "PASSKEY_LIMIT_REACHED":
+      showError(MESSAGES.limitReached, MESSAGES.limitReachedHelp);
       return;
     case "VALIDATION_FAILED":
       showError("Please check what you entered.", error.message);
@@ -436,7 +446,12 @@ async function unknownPasskey({ rpId, credentialId }) {
 // ---------------------------------------------------------------- sign-up page
 
 function signupPage() {
-  $("signup-form").addEventListener("submit", (event) => {
+  const form = $("signup-form");
+  const passkeyButton = $("passkey-signup-button");
+  if (webauthnProblem()) $("passkey-sign-up").hidden = true;
+  else passkeyButton.addEventListener("click", () => busy(passkeyButton, () => signUpWithPasskey(form)));
+
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
     busy(form.querySelector("button[type=submit]"), async () => {
@@ -459,6 +474,37 @@ function signupPage() {
       }
     });
   });
+}
+
+// "Sign up with a passkey": an account with no password, its passkey
+// created in the same step. The email (and display name) come from the
+// form; the password field is not used.
+async function signUpWithPasskey(form) {
+  clearMessages();
+  const { email } = form.elements;
+  if (!email.reportValidity()) return;
+  const displayName = form.elements.displayName.value.trim();
+  try {
+    const options = await api("/api/auth/passkey/signup-options", {
+      method: "POST",
+      body: { email: email.value.trim(), ...(displayName && { displayName }) },
+    });
+    let credential;
+    try {
+      credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+    } catch (error) {
+      reportWebauthn(error, "registration");
+      return;
+    }
+    const session = await api("/api/auth/passkey/signup", {
+      method: "POST",
+      body: { credential: credentialJSON(credential) },
+    });
+    rememberPasskey();
+    signedIn(session);
+  } catch (error) {
+    report(error);
+  }
 }
 
 // ---------------------------------------------------------------- passkeys page
@@ -547,7 +593,14 @@ async function passkeysPage() {
   async function addPasskey() {
     clearMessages();
     try {
-      const options = await api("/api/auth/passkey/register-options", { auth: true });
+      // The kind of authenticator chosen ("This device", "Security key",
+      // "Phone") goes to the service as a WebAuthn hint.
+      const hint = addForm.elements.hint?.value;
+      const options = await api("/api/auth/passkey/register-options", {
+        method: "POST",
+        auth: true,
+        body: hint ? { hints: [hint] } : {},
+      });
       let credential;
       try {
         credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });

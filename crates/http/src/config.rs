@@ -33,6 +33,9 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    /// The admin API; off unless `admin.bind` is set.
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +94,11 @@ pub struct WebauthnConfig {
     pub related_origins: Vec<String>,
     pub ceremony_ttl_secs: u64,
     pub ceremony_grace_secs: u64,
+    /// The most passkeys one account may hold.
+    pub max_passkeys_per_user: u32,
+    /// WebAuthn `hints` of options calls that send none: `security-key`,
+    /// `client-device`, `hybrid`.
+    pub hints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +150,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// The admin API's own listener and the token it requires.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where the admin API listens; unset or blank: no admin API.
+    pub bind: Option<String>,
+    /// `Authorization: Bearer <token>` of every admin request; required
+    /// (at least [`AdminConfig::MIN_TOKEN_LEN`] characters) when `bind` is set.
+    pub token: Option<SecretString>,
+}
+
+impl AdminConfig {
+    /// The shortest admin token accepted.
+    pub const MIN_TOKEN_LEN: usize = 32;
+
+    /// The address to listen on, when the admin API is on.
+    pub fn listen_address(&self) -> Option<&str> {
+        self.bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+    }
+}
+
 impl Config {
     /// The configuration of this process: files and environment.
     pub fn load() -> Result<Self, config::ConfigError> {
@@ -160,6 +192,7 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("webauthn.origins")
                 .with_list_parse_key("webauthn.related_origins")
+                .with_list_parse_key("webauthn.hints")
                 .with_list_parse_key("server.cors_origins")
                 .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("tokens.retired_key_files")
@@ -210,6 +243,10 @@ mod tests {
         assert_eq!(config.server.client_body_timeout_secs, 10);
         assert_eq!(config.server.keep_alive_secs, 5);
         assert_eq!(config.server.client_disconnect_timeout_secs, 1);
+        assert_eq!(config.webauthn.max_passkeys_per_user, 20);
+        assert!(config.webauthn.hints.is_empty());
+        assert_eq!(config.admin.listen_address(), None, "the admin API is off");
+        assert!(config.admin.token.is_none());
     }
 
     #[test]

@@ -357,6 +357,24 @@ pub struct AuthenticatorAssertionResponseJson {
     user_handle: Option<String>,
 }
 
+/// A WebAuthn Level 3 hint (`PublicKeyCredentialHint`): which kind of
+/// authenticator the browser should offer first. Documentation only: the
+/// service reads hints as strings and refuses unknown ones.
+#[derive(ToSchema)]
+#[schema(as = PublicKeyCredentialHint)]
+#[allow(dead_code)]
+pub enum Hint {
+    /// A removable security key (USB, NFC, BLE), e.g. a YubiKey.
+    #[schema(rename = "security-key")]
+    SecurityKey,
+    /// This device's own authenticator (Touch ID, Windows Hello …).
+    #[schema(rename = "client-device")]
+    ClientDevice,
+    /// A phone or tablet, over a QR code.
+    #[schema(rename = "hybrid")]
+    Hybrid,
+}
+
 /// A WebAuthn credential's `type`.
 #[derive(ToSchema)]
 #[schema(as = PublicKeyCredentialType)]

@@ -42,7 +42,7 @@ pub struct ErrorDetail {
 }
 
 /// Every code an error body can carry: the domain's and the transport's.
-pub const ERROR_CODES: [&str; 17] = [
+pub const ERROR_CODES: [&str; 20] = [
     "VALIDATION_FAILED",
     "CHALLENGE_NOT_FOUND",
     "CHALLENGE_EXPIRED",
@@ -54,12 +54,15 @@ pub const ERROR_CODES: [&str; 17] = [
     "PASSKEY_NOT_FOUND",
     "EMAIL_TAKEN",
     "PASSKEY_ALREADY_REGISTERED",
+    "PASSKEY_LIMIT_REACHED",
+    "LAST_CREDENTIAL",
     "SERVICE_UNAVAILABLE",
     "INTERNAL",
     "PAYLOAD_TOO_LARGE",
     "NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "RATE_LIMITED",
+    "USER_NOT_FOUND",
 ];
 
 fn code_schema() -> Schema {
@@ -84,6 +87,8 @@ pub mod answers {
     pub const UNAVAILABLE: &str = "`SERVICE_UNAVAILABLE`: the database or the ceremony store \
         does not answer; nothing was stored";
     pub const INTERNAL: &str = "`INTERNAL`: anything else; details only in the server log";
+    pub const LIMIT_REACHED: &str = "`PASSKEY_LIMIT_REACHED`: the account holds as many \
+        passkeys as `webauthn.max_passkeys_per_user` allows";
 }
 
 /// An error answer: a domain error, or one of the transport's own.
@@ -128,8 +133,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Unauthorized
         | ErrorCode::TokenExpired
         | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::PasskeyNotFound => StatusCode::NOT_FOUND,
-        ErrorCode::EmailTaken | ErrorCode::PasskeyAlreadyRegistered => StatusCode::CONFLICT,
+        ErrorCode::PasskeyNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::EmailTaken
+        | ErrorCode::PasskeyAlreadyRegistered
+        | ErrorCode::PasskeyLimitReached
+        | ErrorCode::LastCredential => StatusCode::CONFLICT,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -218,8 +226,11 @@ mod tests {
             (ErrorCode::PasskeyNotFound, 404),
             (ErrorCode::EmailTaken, 409),
             (ErrorCode::PasskeyAlreadyRegistered, 409),
+            (ErrorCode::PasskeyLimitReached, 409),
+            (ErrorCode::LastCredential, 409),
             (ErrorCode::ServiceUnavailable, 503),
             (ErrorCode::Internal, 500),
+            (ErrorCode::UserNotFound, 404),
         ];
         for (code, status) in table {
             assert_eq!(status_of(code).as_u16(), status, "{}", code.as_str());

@@ -59,6 +59,7 @@ fn authenticate<D: Deps>(req: &HttpRequest) -> Result<Authenticated<D>, ApiError
 pub enum Slot {
     Registration,
     Authentication,
+    Signup,
 }
 
 impl Slot {
@@ -66,6 +67,7 @@ impl Slot {
         match self {
             Self::Registration => "registration",
             Self::Authentication => "authentication",
+            Self::Signup => "signup",
         }
     }
 }

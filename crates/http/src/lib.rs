@@ -3,6 +3,7 @@
 //! Handlers parse requests, call the use cases of `monetro-app` and map
 //! their errors to the contract's JSON answers; nothing else happens here.
 
+pub mod admin;
 mod client_ip;
 pub mod config;
 mod dto;

@@ -31,7 +31,11 @@ use crate::routes::{accounts, operations, passkeys};
         accounts::login,
         accounts::me,
         accounts::audit,
+        accounts::set_password,
+        passkeys::signup_options,
+        passkeys::signup,
         passkeys::register_options,
+        passkeys::register_options_with_hints,
         passkeys::register,
         passkeys::authenticate_options,
         passkeys::authenticate,
@@ -52,8 +56,8 @@ use crate::routes::{accounts, operations, passkeys};
     ),
     modifiers(&BearerScheme, &OptionalBody),
     tags(
-        (name = "accounts", description = "Sign-up, password login, the signed-in user and \
-            their security log"),
+        (name = "accounts", description = "Sign-up (with a password or with a passkey), \
+            password login and changes, the signed-in user and their security log"),
         (name = "passkeys", description = "Registering, listing, renaming and removing \
             passkeys, and signing in with one"),
         (name = "operations", description = "Health, readiness, keys, related origins, \

@@ -17,10 +17,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The operations API.md marks *(bearer)*.
-const BEARER: [(&str, &str); 7] = [
+const BEARER: [(&str, &str); 9] = [
     ("GET", "/api/auth/me"),
     ("GET", "/api/auth/audit"),
+    ("PUT", "/api/auth/password"),
     ("GET", "/api/auth/passkey/register-options"),
+    ("POST", "/api/auth/passkey/register-options"),
     ("POST", "/api/auth/passkey/register"),
     ("GET", "/api/auth/passkey/list"),
     ("DELETE", "/api/auth/passkey/{id}"),
@@ -28,9 +30,12 @@ const BEARER: [(&str, &str); 7] = [
 ];
 
 /// The operations behind the per-address rate limit.
-const RATE_LIMITED: [(&str, &str); 4] = [
+const RATE_LIMITED: [(&str, &str); 7] = [
     ("POST", "/api/auth/signup"),
     ("POST", "/api/auth/login"),
+    ("PUT", "/api/auth/password"),
+    ("POST", "/api/auth/passkey/signup-options"),
+    ("POST", "/api/auth/passkey/signup"),
     ("POST", "/api/auth/passkey/authenticate-options"),
     ("POST", "/api/auth/passkey/authenticate"),
 ];
@@ -444,6 +449,68 @@ async fn answers_and_requests_fit_the_document() {
     let conflict = send(&anon, "POST", "/api/auth/signup", Some(&taken)).await;
     conflict.assert_error(409, "EMAIL_TAKEN");
     doc.check("POST", "/api/auth/signup", &conflict);
+
+    // Sign-up with a passkey, its last passkey kept, a password added,
+    // registration options with hints.
+    let mut carol = Client::new(&app);
+    let request = json!({ "email": "carol@example.com", "displayName": "Carol",
+        "hints": ["client-device"] });
+    doc.check_request("POST", "/api/auth/passkey/signup-options", &request);
+    let options = send(
+        &carol,
+        "POST",
+        "/api/auth/passkey/signup-options",
+        Some(&request),
+    )
+    .await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    doc.check("POST", "/api/auth/passkey/signup-options", &options);
+    let credential = carol
+        .authenticator
+        .register(&options.body["publicKey"], &app.origin)
+        .unwrap();
+    let body = json!({ "name": "Phone", "credential": credential });
+    doc.check_request("POST", "/api/auth/passkey/signup", &body);
+    let created = send(&carol, "POST", "/api/auth/passkey/signup", Some(&body)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    doc.check("POST", "/api/auth/passkey/signup", &created);
+    carol.token = Some(created.body["token"].as_str().unwrap().to_owned());
+    let list = send(&carol, "GET", "/api/auth/passkey/list", None).await;
+    let path = format!(
+        "/api/auth/passkey/{}",
+        list.body["passkeys"][0]["id"].as_str().unwrap()
+    );
+    let last = send(&carol, "DELETE", &path, None).await;
+    last.assert_error(409, "LAST_CREDENTIAL");
+    doc.check("DELETE", "/api/auth/passkey/{id}", &last);
+    let password = json!({ "password": "correct horse battery" });
+    doc.check_request("PUT", "/api/auth/password", &password);
+    let set = send(&carol, "PUT", "/api/auth/password", Some(&password)).await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    doc.check("PUT", "/api/auth/password", &set);
+    let refused = send(&carol, "PUT", "/api/auth/password", Some(&password)).await;
+    refused.assert_error(401, "INVALID_CREDENTIALS");
+    doc.check("PUT", "/api/auth/password", &refused);
+    let hints = json!({ "hints": ["security-key", "hybrid"] });
+    doc.check_request("POST", "/api/auth/passkey/register-options", &hints);
+    let options = send(
+        &carol,
+        "POST",
+        "/api/auth/passkey/register-options",
+        Some(&hints),
+    )
+    .await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    doc.check("POST", "/api/auth/passkey/register-options", &options);
+    let bad = send(
+        &carol,
+        "POST",
+        "/api/auth/passkey/register-options",
+        Some(&json!({ "hints": ["nfc"] })),
+    )
+    .await;
+    bad.assert_error(400, "VALIDATION_FAILED");
+    doc.check("POST", "/api/auth/passkey/register-options", &bad);
 }
 
 /// The schemas reject what they should, so the checks above mean something.

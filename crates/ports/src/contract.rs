@@ -121,7 +121,7 @@ pub async fn user_repository<S: UserRepository>(store: S) {
 }
 
 /// [`CredentialRepository`]'s promises (needs users, so the store is both).
-pub async fn credential_repository<S: UserRepository + CredentialRepository>(store: S) {
+pub async fn credential_repository<S: UserRepository + CredentialRepository + AuditLog>(store: S) {
     let ann = sample_user("ann@example.com").user;
     let bob = sample_user("bob@example.com").user;
     for user in [&ann, &bob] {
@@ -138,7 +138,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     let newer = sample_passkey(ann.id, b"cred-newer", at(20));
     let bobs = sample_passkey(bob.id, b"cred-bob", at(30));
     for passkey in [&older, &newer, &bobs] {
-        store.insert_passkey(passkey.clone()).await.unwrap();
+        store.insert_passkey(passkey.clone(), 20).await.unwrap();
     }
 
     assert_eq!(
@@ -160,7 +160,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     // A credential id is unique across all users.
     let stolen = sample_passkey(bob.id, b"cred-older", at(40));
     assert_eq!(
-        store.insert_passkey(stolen).await,
+        store.insert_passkey(stolen, 20).await,
         Err(StoreError::CredentialTaken)
     );
     assert_eq!(
@@ -169,21 +169,43 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         "a refused passkey was stored"
     );
 
-    // Sign-ins: counters only move forwards; 0 stays acceptable while both are 0.
+    // Sign-ins: counters only move forwards; 0 stays acceptable while both
+    // are 0. The sign-in's log event is written with it, or not at all.
+    let used = |passkey: PasskeyId, seconds| AuditEvent {
+        id: Uuid::now_v7(),
+        user_id: ann.id,
+        kind: AuditKind::PasskeyUsed,
+        code: None,
+        passkey_id: Some(passkey.0),
+        origin: RequestOrigin::new(Some("198.51.100.7".into()), Some("Safari")),
+        at: at(seconds),
+    };
     let first_use = PasskeyUse {
         id: older.id,
         sign_count: 0,
         backed_up: true,
         used_at: at(50),
     };
-    assert!(store.record_passkey_use(first_use).await.unwrap());
+    let first_event = used(older.id, 50);
+    assert!(
+        store
+            .record_passkey_use(first_use, first_event.clone())
+            .await
+            .unwrap()
+    );
     let counted = PasskeyUse {
         id: older.id,
         sign_count: 7,
         backed_up: true,
         used_at: at(60),
     };
-    assert!(store.record_passkey_use(counted).await.unwrap());
+    let counted_event = used(older.id, 60);
+    assert!(
+        store
+            .record_passkey_use(counted, counted_event.clone())
+            .await
+            .unwrap()
+    );
     for regression in [7, 3, 0] {
         let usage = PasskeyUse {
             id: older.id,
@@ -192,10 +214,18 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
             used_at: at(70),
         };
         assert!(
-            !store.record_passkey_use(usage).await.unwrap(),
+            !store
+                .record_passkey_use(usage, used(older.id, 70))
+                .await
+                .unwrap(),
             "count {regression} accepted after 7"
         );
     }
+    assert_eq!(
+        store.recent(ann.id, None, 10).await.unwrap(),
+        vec![counted_event, first_event],
+        "exactly the applied uses are logged"
+    );
     let (stored, _) = store
         .find_passkey_with_owner(&older.credential_id)
         .await
@@ -205,13 +235,20 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         (stored.sign_count, stored.backed_up, stored.last_used_at),
         (7, true, Some(at(60)))
     );
+    let ghost_id = PasskeyId::random();
     let ghost = PasskeyUse {
-        id: PasskeyId::random(),
+        id: ghost_id,
         sign_count: 1,
         backed_up: false,
         used_at: at(80),
     };
-    assert!(!store.record_passkey_use(ghost).await.unwrap());
+    assert!(
+        !store
+            .record_passkey_use(ghost, used(ghost_id, 80))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recent(ann.id, None, 10).await.unwrap().len(), 2);
 
     // Rename and delete touch only the owner's passkeys.
     let name = PasskeyName::parse("Work laptop").unwrap().unwrap();
@@ -242,6 +279,277 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     );
 }
 
+/// The account-and-first-passkey transaction, password changes, the
+/// passkey limit and the last-credential guard, with their races. Uses its
+/// own emails, so it can share a store with the other suites.
+pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) {
+    // An account and its passkey, in one go.
+    let carol = NewUser {
+        password_hash: None,
+        ..sample_user("carol@example.com")
+    };
+    let carols = sample_passkey(carol.user.id, b"cred-carol", at(1));
+    store
+        .create_user_with_passkey(carol.clone(), carols.clone())
+        .await
+        .unwrap();
+    let found = store
+        .find_user_by_email(&carol.user.email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.user, found.password_hash),
+        (carol.user.clone(), None)
+    );
+    assert_eq!(
+        store.list_passkeys(carol.user.id).await.unwrap(),
+        vec![carols.clone()]
+    );
+
+    // A taken email stores neither the account nor its passkey.
+    let twin = sample_user("carol@example.com");
+    let twins = sample_passkey(twin.user.id, b"cred-twin", at(2));
+    assert_eq!(
+        store
+            .create_user_with_passkey(twin.clone(), twins.clone())
+            .await,
+        Err(StoreError::EmailTaken)
+    );
+    assert_eq!(store.find_user(twin.user.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_passkey_with_owner(&twins.credential_id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A taken credential id stores neither either.
+    let dave = sample_user("dave@example.com");
+    let stolen = sample_passkey(dave.user.id, b"cred-carol", at(3));
+    assert_eq!(
+        store.create_user_with_passkey(dave.clone(), stolen).await,
+        Err(StoreError::CredentialTaken)
+    );
+    assert_eq!(
+        store.find_user_by_email(&dave.user.email).await.unwrap(),
+        None,
+        "the account of a refused passkey was stored"
+    );
+
+    // Racing sign-ups for one email: exactly one account.
+    let racers: Vec<_> = (0..6u8)
+        .map(|i| {
+            let store = store.clone();
+            let user = sample_user("erin@example.com");
+            let passkey = sample_passkey(user.user.id, &[b'e', i], at(4));
+            async move { store.create_user_with_passkey(user, passkey).await }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::EmailTaken))),
+        "{outcomes:?}"
+    );
+
+    // Password changes apply only over the expected hash.
+    assert!(
+        !store
+            .replace_password_hash(carol.user.id, Some("other".into()), "h1".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_password_hash(carol.user.id, None, "h1".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_password_hash(carol.user.id, None, "h2".into())
+            .await
+            .unwrap(),
+        "a second first password"
+    );
+    assert!(
+        store
+            .replace_password_hash(carol.user.id, Some("h1".into()), "h2".into())
+            .await
+            .unwrap()
+    );
+    let changed = store.find_user_by_email(&carol.user.email).await.unwrap();
+    assert_eq!(changed.unwrap().password_hash.as_deref(), Some("h2"));
+    assert!(
+        !store
+            .replace_password_hash(UserId::random(), None, "h".into())
+            .await
+            .unwrap()
+    );
+
+    // The limit: at `limit` passkeys, no more; racing inserts stop at it.
+    let frank = NewUser {
+        password_hash: None,
+        ..sample_user("frank@example.com")
+    };
+    store.create_user(frank.clone()).await.unwrap();
+    store
+        .insert_passkey(sample_passkey(frank.user.id, b"frank-0", at(5)), 2)
+        .await
+        .unwrap();
+    let racers: Vec<_> = (1..=6u8)
+        .map(|i| {
+            let store = store.clone();
+            let passkey = sample_passkey(frank.user.id, &[b'f', i], at(6));
+            async move { store.insert_passkey(passkey, 3).await }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        2,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::PasskeyLimitReached))),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.count_passkeys(frank.user.id).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .insert_passkey(sample_passkey(frank.user.id, b"frank-x", at(7)), 3)
+            .await,
+        Err(StoreError::PasskeyLimitReached)
+    );
+
+    // The last way to sign in stays: of racing deletes of the last two
+    // passkeys of an account without a password, one succeeds.
+    let franks = store.list_passkeys(frank.user.id).await.unwrap();
+    assert!(
+        store
+            .delete_passkey(frank.user.id, franks[0].id)
+            .await
+            .unwrap()
+    );
+    let racers: Vec<_> = franks[1..]
+        .iter()
+        .map(|passkey| {
+            let store = store.clone();
+            let (user, id) = (frank.user.id, passkey.id);
+            async move { store.delete_passkey(user, id).await }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, Ok(true))).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(StoreError::LastCredential)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let last = store.list_passkeys(frank.user.id).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(
+        store.delete_passkey(frank.user.id, last[0].id).await,
+        Err(StoreError::LastCredential)
+    );
+    assert!(
+        !store
+            .delete_passkey(frank.user.id, PasskeyId::random())
+            .await
+            .unwrap(),
+        "an unknown passkey is not found, whatever the count"
+    );
+
+    // With a password, the last passkey may go.
+    assert!(
+        store
+            .replace_password_hash(frank.user.id, None, "hash".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_passkey(frank.user.id, last[0].id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(frank.user.id).await.unwrap(), 0);
+}
+
+/// [`CredentialRepository::delete_passkey_forced`]: it removes the last
+/// passkey of an account without a password, which the ordinary delete
+/// refuses, and still only the owner's. Uses its own emails.
+pub async fn forced_removal<S: UserRepository + CredentialRepository>(store: S) {
+    let gail = NewUser {
+        password_hash: None,
+        ..sample_user("gail@example.com")
+    };
+    let hers = sample_passkey(gail.user.id, b"cred-gail", at(1));
+    store
+        .create_user_with_passkey(gail.clone(), hers.clone())
+        .await
+        .unwrap();
+    let hank = sample_user("hank@example.com");
+    store.create_user(hank.clone()).await.unwrap();
+
+    assert_eq!(
+        store.delete_passkey(gail.user.id, hers.id).await,
+        Err(StoreError::LastCredential)
+    );
+    assert!(
+        !store
+            .delete_passkey_forced(hank.user.id, hers.id)
+            .await
+            .unwrap(),
+        "another user's passkey is not found"
+    );
+    assert!(
+        !store
+            .delete_passkey_forced(gail.user.id, PasskeyId::random())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 1);
+    assert!(
+        store
+            .delete_passkey_forced(gail.user.id, hers.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 0);
+    assert!(
+        !store
+            .delete_passkey_forced(gail.user.id, hers.id)
+            .await
+            .unwrap(),
+        "removed once"
+    );
+    assert!(
+        store
+            .find_passkey_with_owner(&hers.credential_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 fn ceremony(handle: &str, kind: CeremonyKind, user_id: Option<UserId>, expires: i64) -> Ceremony {
     Ceremony {
         handle: CeremonyHandle(handle.into()),
@@ -255,7 +563,7 @@ fn ceremony(handle: &str, kind: CeremonyKind, user_id: Option<UserId>, expires: 
 /// [`ChallengeStore`]'s promises. `user` and `other_user` are ids of two
 /// existing users, for stores that check them.
 pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_user: UserId) {
-    use CeremonyKind::{Authentication, Registration};
+    use CeremonyKind::{Authentication, Registration, Signup};
 
     let sign_in = ceremony("h-sign-in", Authentication, None, 100);
     store.put(sign_in.clone()).await.unwrap();
@@ -310,6 +618,20 @@ pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_us
             .await
             .unwrap(),
         Some(enrol)
+    );
+
+    let sign_up = ceremony("h-sign-up", Signup, None, 100);
+    store.put(sign_up.clone()).await.unwrap();
+    for other in [Authentication, Registration] {
+        assert_eq!(
+            store.take(&sign_up.handle, other, None).await.unwrap(),
+            None,
+            "a sign-up taken as {other:?}"
+        );
+    }
+    assert_eq!(
+        store.take(&sign_up.handle, Signup, None).await.unwrap(),
+        Some(sign_up)
     );
 
     // Expiry is the caller's to judge: an expired ceremony is still handed back.
@@ -468,6 +790,11 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_store_keeps_the_account_guards() {
+        account_guards(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
     async fn memory_ceremonies_keep_the_challenge_contract() {
         challenge_store(MemoryCeremonies::new(), UserId::random(), UserId::random()).await;
     }
@@ -480,5 +807,10 @@ mod tests {
     #[tokio::test]
     async fn memory_store_is_ready() {
         readiness(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_forced_removal_contract() {
+        forced_removal(MemoryStore::new()).await;
     }
 }

@@ -56,14 +56,66 @@ impl MemoryStore {
     }
 }
 
+impl Tables {
+    fn check_new_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        if self.users.iter().any(|u| u.user.email == user.user.email) {
+            return Err(StoreError::EmailTaken);
+        }
+        Ok(())
+    }
+
+    fn check_new_passkey(&self, passkey: &Passkey) -> Result<(), StoreError> {
+        if self
+            .passkeys
+            .iter()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
+            return Err(StoreError::CredentialTaken);
+        }
+        Ok(())
+    }
+
+    fn passkeys_of(&self, user: UserId) -> usize {
+        self.passkeys.iter().filter(|p| p.user_id == user).count()
+    }
+}
+
 impl UserRepository for MemoryStore {
     async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        if tables.users.iter().any(|u| u.user.email == user.user.email) {
-            return Err(StoreError::EmailTaken);
-        }
+        tables.check_new_user(&user)?;
         tables.users.push(user);
         Ok(())
+    }
+
+    async fn create_user_with_passkey(
+        &self,
+        user: NewUser,
+        passkey: NewPasskey,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables()?;
+        tables.check_new_user(&user)?;
+        tables.check_new_passkey(&passkey)?;
+        if passkey.user_id != user.user.id {
+            return Err(StoreError::Unexpected("passkey of another user".into()));
+        }
+        tables.users.push(user);
+        tables.passkeys.push(passkey);
+        Ok(())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user: UserId,
+        expected: Option<String>,
+        new_hash: String,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        let account = tables
+            .users
+            .iter_mut()
+            .find(|u| u.user.id == user && u.password_hash == expected);
+        Ok(account.map(|u| u.password_hash = Some(new_hash)).is_some())
     }
 
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
@@ -98,18 +150,15 @@ impl UserRepository for MemoryStore {
 }
 
 impl CredentialRepository for MemoryStore {
-    async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
+    async fn insert_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        if tables
-            .passkeys
-            .iter()
-            .any(|p| p.credential_id == passkey.credential_id)
-        {
-            return Err(StoreError::CredentialTaken);
-        }
         if !tables.users.iter().any(|u| u.user.id == passkey.user_id) {
             return Err(StoreError::Unexpected("passkey of an unknown user".into()));
         }
+        if tables.passkeys_of(passkey.user_id) >= limit as usize {
+            return Err(StoreError::PasskeyLimitReached);
+        }
+        tables.check_new_passkey(&passkey)?;
         tables.passkeys.push(passkey);
         Ok(())
     }
@@ -127,8 +176,7 @@ impl CredentialRepository for MemoryStore {
     }
 
     async fn count_passkeys(&self, user: UserId) -> Result<u64, StoreError> {
-        let tables = self.tables()?;
-        Ok(tables.passkeys.iter().filter(|p| p.user_id == user).count() as u64)
+        Ok(self.tables()?.passkeys_of(user) as u64)
     }
 
     async fn find_passkey_with_owner(
@@ -146,7 +194,11 @@ impl CredentialRepository for MemoryStore {
         }))
     }
 
-    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
+    async fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+        event: AuditEvent,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let Some(passkey) = tables.passkeys.iter_mut().find(|p| p.id == usage.id) else {
             return Ok(false);
@@ -157,6 +209,7 @@ impl CredentialRepository for MemoryStore {
         passkey.sign_count = usage.sign_count;
         passkey.backed_up = usage.backed_up;
         passkey.last_used_at = Some(usage.used_at);
+        tables.audit.push(event);
         Ok(true)
     }
 
@@ -178,6 +231,29 @@ impl CredentialRepository for MemoryStore {
     }
 
     async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        if !tables
+            .passkeys
+            .iter()
+            .any(|p| p.id == id && p.user_id == user)
+        {
+            return Ok(false);
+        }
+        let has_password = tables
+            .users
+            .iter()
+            .any(|u| u.user.id == user && u.password_hash.is_some());
+        if !has_password && tables.passkeys_of(user) <= 1 {
+            return Err(StoreError::LastCredential);
+        }
+        let before = tables.passkeys.len();
+        tables
+            .passkeys
+            .retain(|p| !(p.id == id && p.user_id == user));
+        Ok(tables.passkeys.len() < before)
+    }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let before = tables.passkeys.len();
         tables

@@ -258,6 +258,32 @@ impl UserRepository for DbStore {
         on_backend!(self, Some(StoreError::EmailTaken), create_user(&user)).map(drop)
     }
 
+    async fn create_user_with_passkey(
+        &self,
+        user: NewUser,
+        passkey: NewPasskey,
+    ) -> Result<(), StoreError> {
+        on_backend!(
+            self,
+            Some(StoreError::CredentialTaken),
+            create_user_with_passkey(&user, &passkey)
+        )?
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user: UserId,
+        expected: Option<String>,
+        new_hash: String,
+    ) -> Result<bool, StoreError> {
+        let replaced = on_backend!(
+            self,
+            None,
+            replace_password_hash(user.0, expected.as_deref(), &new_hash)
+        )?;
+        Ok(replaced == 1)
+    }
+
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
         let email = email.as_str().to_owned();
         let row = on_backend!(self, None, find_user_by_email(&email))?;
@@ -279,13 +305,13 @@ impl UserRepository for DbStore {
 }
 
 impl CredentialRepository for DbStore {
-    async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
+    async fn insert_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<(), StoreError> {
+        let limit = i64::from(limit);
         on_backend!(
             self,
             Some(StoreError::CredentialTaken),
-            insert_passkey(&passkey)
-        )
-        .map(drop)
+            insert_passkey(&passkey, limit)
+        )?
     }
 
     async fn list_passkeys(&self, user: UserId) -> Result<Vec<Passkey>, StoreError> {
@@ -312,8 +338,12 @@ impl CredentialRepository for DbStore {
         Ok(Some((passkey.into_passkey()?, owner)))
     }
 
-    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, record_passkey_use(&usage))? == 1)
+    async fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+        event: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, record_passkey_use(&usage, &event))? == 1)
     }
 
     async fn rename_passkey(
@@ -328,7 +358,11 @@ impl CredentialRepository for DbStore {
     }
 
     async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, delete_passkey(user.0, id.0))? == 1)
+        Ok(on_backend!(self, None, delete_passkey(user.0, id.0))?? == 1)
+    }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0))? == 1)
     }
 }
 

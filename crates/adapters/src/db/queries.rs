@@ -1,13 +1,43 @@
 //! Every statement the stores issue, written once and compiled for each
-//! backend against its own schema module.
+//! backend against its own schema module. The few things that differ (how
+//! a write transaction starts and how a user's row is locked) are written
+//! per backend after the shared statements.
+
+use diesel::result::{Error as DieselError, QueryResult};
+use monetro_ports::StoreError;
+
+/// Why a write transaction was rolled back: a failed statement, or a rule
+/// of the port that refused the write.
+pub(crate) enum TxError {
+    Query(DieselError),
+    Refused(StoreError),
+}
+
+impl From<DieselError> for TxError {
+    fn from(error: DieselError) -> Self {
+        Self::Query(error)
+    }
+}
+
+/// A transaction's outcome with refusals set apart from failures, so that
+/// a failed statement still goes through the store's usual error mapping.
+fn settle<T>(outcome: Result<T, TxError>) -> QueryResult<Result<T, StoreError>> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(TxError::Refused(refusal)) => Ok(Err(refusal)),
+        Err(TxError::Query(error)) => Err(error),
+    }
+}
 
 macro_rules! queries {
     ($schema:ident, $conn:ty) => {
         use chrono::{DateTime, Utc};
         use diesel::prelude::*;
         use monetro_domain::{AuditEvent, NewUser, Passkey, PasskeyUse};
-        use monetro_ports::{Ceremony, CeremonyKind};
+        use monetro_ports::{Ceremony, CeremonyKind, StoreError};
         use uuid::Uuid;
+
+        use super::{TxError, settle};
 
         use crate::db::rows::{AuditRow, CeremonyRow, PasskeyRow, UserRow, join_transports};
         use crate::db::schema::$schema::{audit_events, ceremonies, passkeys, users};
@@ -87,6 +117,55 @@ macro_rules! queries {
                 .execute(conn)
         }
 
+        /// The account, unless its email is taken (then nothing is written
+        /// and the answer says so), and its passkey, in one transaction. A
+        /// taken credential id fails the insert and rolls the account back.
+        pub fn create_user_with_passkey(
+            conn: &mut Conn,
+            new: &NewUser,
+            passkey: &Passkey,
+        ) -> QueryResult<Result<(), StoreError>> {
+            settle(write_transaction(conn, |conn| {
+                let user = &new.user;
+                let created = diesel::insert_into(users::table)
+                    .values((
+                        users::id.eq(DbUuid(user.id.0)),
+                        users::email.eq(user.email.as_str()),
+                        users::display_name.eq(user.display_name.as_ref().map(|n| n.as_str())),
+                        users::user_handle.eq(DbUuid(user.handle.0)),
+                        users::password_hash.eq(new.password_hash.as_deref()),
+                        users::created_at.eq(user.created_at),
+                    ))
+                    .on_conflict(users::email)
+                    .do_nothing()
+                    .execute(conn)?;
+                if created == 0 {
+                    return Err(TxError::Refused(StoreError::EmailTaken));
+                }
+                insert_passkey_row(conn, passkey)?;
+                Ok(())
+            }))
+        }
+
+        /// Sets the password hash only over the expected one (`None`: no
+        /// password yet), so two changes cannot both apply.
+        pub fn replace_password_hash(
+            conn: &mut Conn,
+            user: Uuid,
+            expected: Option<&str>,
+            new_hash: &str,
+        ) -> QueryResult<usize> {
+            let account = users::table.filter(users::id.eq(DbUuid(user)));
+            match expected {
+                Some(old) => diesel::update(account.filter(users::password_hash.eq(old)))
+                    .set(users::password_hash.eq(new_hash))
+                    .execute(conn),
+                None => diesel::update(account.filter(users::password_hash.is_null()))
+                    .set(users::password_hash.eq(new_hash))
+                    .execute(conn),
+            }
+        }
+
         pub fn find_user_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<UserRow>> {
             users::table
                 .filter(users::email.eq(email))
@@ -111,7 +190,25 @@ macro_rules! queries {
                 .optional()
         }
 
-        pub fn insert_passkey(conn: &mut Conn, passkey: &Passkey) -> QueryResult<usize> {
+        /// Counts the owner's passkeys and inserts this one in one
+        /// transaction, with the owner's row locked, so racing inserts
+        /// cannot take the owner past `limit`.
+        pub fn insert_passkey(
+            conn: &mut Conn,
+            passkey: &Passkey,
+            limit: i64,
+        ) -> QueryResult<Result<(), StoreError>> {
+            settle(write_transaction(conn, |conn| {
+                lock_user(conn, passkey.user_id.0)?;
+                if count_passkeys(conn, passkey.user_id.0)? >= limit {
+                    return Err(TxError::Refused(StoreError::PasskeyLimitReached));
+                }
+                insert_passkey_row(conn, passkey)?;
+                Ok(())
+            }))
+        }
+
+        fn insert_passkey_row(conn: &mut Conn, passkey: &Passkey) -> QueryResult<usize> {
             diesel::insert_into(passkeys::table)
                 .values((
                     passkeys::id.eq(DbUuid(passkey.id.0)),
@@ -157,27 +254,6 @@ macro_rules! queries {
                 .optional()
         }
 
-        /// Applies only while the counter rule holds, in the same statement,
-        /// so racing sign-ins cannot both move the counter.
-        pub fn record_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
-            let changes = (
-                passkeys::sign_count.eq(i64::from(usage.sign_count)),
-                passkeys::backed_up.eq(usage.backed_up),
-                passkeys::last_used_at.eq(Some(usage.used_at)),
-            );
-            let target = passkeys::table.filter(passkeys::id.eq(DbUuid(usage.id.0)));
-            if usage.sign_count == 0 {
-                diesel::update(target.filter(passkeys::sign_count.eq(0_i64)))
-                    .set(changes)
-                    .execute(conn)
-            } else {
-                let presented = i64::from(usage.sign_count);
-                diesel::update(target.filter(passkeys::sign_count.lt(presented)))
-                    .set(changes)
-                    .execute(conn)
-            }
-        }
-
         pub fn rename_passkey(
             conn: &mut Conn,
             user: Uuid,
@@ -195,13 +271,30 @@ macro_rules! queries {
             .optional()
         }
 
-        pub fn delete_passkey(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
-            diesel::delete(
-                passkeys::table
+        /// Deletes the passkey unless it is the last one of an account
+        /// without a password; checked and done with the owner's row
+        /// locked, so racing deletes cannot remove the last two together.
+        pub fn delete_passkey(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+        ) -> QueryResult<Result<usize, StoreError>> {
+            settle(write_transaction(conn, |conn| {
+                let Some(has_password) = lock_user(conn, user)? else {
+                    return Ok(0);
+                };
+                let mine = passkeys::table
                     .filter(passkeys::id.eq(DbUuid(id)))
-                    .filter(passkeys::user_id.eq(DbUuid(user))),
-            )
-            .execute(conn)
+                    .filter(passkeys::user_id.eq(DbUuid(user)));
+                let found: i64 = mine.count().get_result(conn)?;
+                if found == 0 {
+                    return Ok(0);
+                }
+                if !has_password && count_passkeys(conn, user)? <= 1 {
+                    return Err(TxError::Refused(StoreError::LastCredential));
+                }
+                Ok(diesel::delete(mine).execute(conn)?)
+            }))
         }
 
         pub fn put_ceremony(conn: &mut Conn, ceremony: &Ceremony) -> QueryResult<usize> {
@@ -315,13 +408,140 @@ macro_rules! queries {
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {
             diesel::sql_query("SELECT 1").execute(conn)
         }
+
+        /// Deletes the passkey whatever else the account holds (the admin
+        /// API's forced removal); the user filter keeps it to its owner.
+        pub fn delete_passkey_forced(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
+            diesel::delete(
+                passkeys::table
+                    .filter(passkeys::id.eq(DbUuid(id)))
+                    .filter(passkeys::user_id.eq(DbUuid(user))),
+            )
+            .execute(conn)
+        }
     };
 }
 
 pub mod pg {
     queries!(pg, diesel::PgConnection);
+
+    use super::DieselError;
+
+    /// A sign-in's use and its log event in ONE statement: a round trip and
+    /// a commit instead of four round trips of a transaction. The
+    /// `WHERE` is the counter rule of SQLite's `apply_passkey_use`; the event is
+    /// inserted only when the update applied.
+    pub fn record_passkey_use(
+        conn: &mut Conn,
+        usage: &PasskeyUse,
+        event: &AuditEvent,
+    ) -> QueryResult<usize> {
+        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+        diesel::sql_query(
+            "WITH used AS ( \
+                 UPDATE passkeys SET sign_count = $2, backed_up = $3, last_used_at = $4 \
+                 WHERE id = $1 AND CASE WHEN $2 = 0 THEN sign_count = 0 ELSE sign_count < $2 END \
+                 RETURNING id) \
+             INSERT INTO audit_events \
+                 (id, user_id, kind, code, passkey_id, client_ip, user_agent, created_at) \
+             SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM used",
+        )
+        .bind::<SqlUuid, _>(DbUuid(usage.id.0))
+        .bind::<BigInt, _>(i64::from(usage.sign_count))
+        .bind::<Bool, _>(usage.backed_up)
+        .bind::<Timestamptz, _>(usage.used_at)
+        .bind::<SqlUuid, _>(DbUuid(event.id))
+        .bind::<SqlUuid, _>(DbUuid(event.user_id.0))
+        .bind::<Text, _>(event.kind.as_str())
+        .bind::<Nullable<Text>, _>(event.code.as_deref())
+        .bind::<Nullable<SqlUuid>, _>(event.passkey_id.map(DbUuid))
+        .bind::<Nullable<Text>, _>(event.origin.client_ip.as_deref())
+        .bind::<Nullable<Text>, _>(event.origin.user_agent.as_deref())
+        .bind::<Timestamptz, _>(event.at)
+        .execute(conn)
+    }
+
+    fn write_transaction<T, E: From<DieselError>>(
+        conn: &mut Conn,
+        body: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        conn.transaction(body)
+    }
+
+    /// Locks the user's row until the transaction ends (`FOR UPDATE`);
+    /// `Some(whether the account has a password)`, `None` when it is gone.
+    fn lock_user(conn: &mut Conn, user: Uuid) -> QueryResult<Option<bool>> {
+        users::table
+            .filter(users::id.eq(DbUuid(user)))
+            .select(users::password_hash)
+            .for_update()
+            .first::<Option<String>>(conn)
+            .optional()
+            .map(|row| row.map(|hash| hash.is_some()))
+    }
 }
 
 pub mod sqlite {
     queries!(sqlite, diesel::SqliteConnection);
+
+    use super::DieselError;
+
+    /// A sign-in's use and its log event in one transaction (SQLite has no
+    /// data-modifying `WITH`; its round trips are function calls).
+    pub fn record_passkey_use(
+        conn: &mut Conn,
+        usage: &PasskeyUse,
+        event: &AuditEvent,
+    ) -> QueryResult<usize> {
+        conn.transaction(|conn| {
+            let applied = apply_passkey_use(conn, usage)?;
+            if applied == 1 {
+                record_audit(conn, event)?;
+            }
+            Ok(applied)
+        })
+    }
+
+    /// Applies only while the counter rule holds, in the same statement,
+    /// so racing sign-ins cannot both move the counter.
+    fn apply_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
+        let changes = (
+            passkeys::sign_count.eq(i64::from(usage.sign_count)),
+            passkeys::backed_up.eq(usage.backed_up),
+            passkeys::last_used_at.eq(Some(usage.used_at)),
+        );
+        let target = passkeys::table.filter(passkeys::id.eq(DbUuid(usage.id.0)));
+        if usage.sign_count == 0 {
+            diesel::update(target.filter(passkeys::sign_count.eq(0_i64)))
+                .set(changes)
+                .execute(conn)
+        } else {
+            let presented = i64::from(usage.sign_count);
+            diesel::update(target.filter(passkeys::sign_count.lt(presented)))
+                .set(changes)
+                .execute(conn)
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`: the write lock is taken at the start, so the
+    /// reads inside see what no other writer can change before the commit
+    /// (and a second writer waits instead of failing to upgrade its lock).
+    fn write_transaction<T, E: From<DieselError>>(
+        conn: &mut Conn,
+        body: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        conn.immediate_transaction(body)
+    }
+
+    /// The immediate transaction already excludes other writers; this
+    /// reads `Some(whether the account has a password)`, `None` when it is
+    /// gone.
+    fn lock_user(conn: &mut Conn, user: Uuid) -> QueryResult<Option<bool>> {
+        users::table
+            .filter(users::id.eq(DbUuid(user)))
+            .select(users::password_hash)
+            .first::<Option<String>>(conn)
+            .optional()
+            .map(|row| row.map(|hash| hash.is_some()))
+    }
 }

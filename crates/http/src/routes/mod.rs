@@ -14,7 +14,7 @@ pub use operations::RelatedOrigins;
 use std::fmt;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::Method;
+use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, Resource, Route, web};
 use monetro_app::Deps;
 use serde::Deserialize;
@@ -61,9 +61,29 @@ fn table<D: Deps>() -> Vec<(Method, &'static str, Route)> {
             web::to(accounts::audit::<D>),
         ),
         (
+            Method::PUT,
+            "/api/auth/password",
+            web::to(accounts::set_password::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/signup-options",
+            web::to(passkeys::signup_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/signup",
+            web::to(passkeys::signup::<D>),
+        ),
+        (
             Method::GET,
             "/api/auth/passkey/register-options",
             web::to(passkeys::register_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/passkey/register-options",
+            web::to(passkeys::register_options_with_hints::<D>),
         ),
         (
             Method::POST,
@@ -130,21 +150,27 @@ pub fn configure<D: Deps>(body_limit: usize) -> impl FnOnce(&mut web::ServiceCon
                 };
                 ApiError::validation(message).into()
             }));
-        let mut paths: Vec<(&'static str, Vec<Method>, Vec<Route>)> = Vec::new();
-        for (method, path, route) in table::<D>() {
-            let route = route.method(method.clone());
-            match paths.iter_mut().find(|(known, _, _)| *known == path) {
-                Some((_, methods, routes)) => {
-                    methods.push(method);
-                    routes.push(route);
-                }
-                None => paths.push((path, vec![method], vec![route])),
+        register(cfg, table::<D>());
+    }
+}
+
+/// One resource per path with its routes; other methods answer `405` with
+/// `Allow` naming the path's methods.
+pub(crate) fn register(cfg: &mut web::ServiceConfig, table: Vec<(Method, &'static str, Route)>) {
+    let mut paths: Vec<(&'static str, Vec<Method>, Vec<Route>)> = Vec::new();
+    for (method, path, route) in table {
+        let route = route.method(method.clone());
+        match paths.iter_mut().find(|(known, _, _)| *known == path) {
+            Some((_, methods, routes)) => {
+                methods.push(method);
+                routes.push(route);
             }
+            None => paths.push((path, vec![method], vec![route])),
         }
-        for (path, methods, routes) in paths {
-            let resource = resource(path, &methods);
-            cfg.service(routes.into_iter().fold(resource, Resource::route));
-        }
+    }
+    for (path, methods, routes) in paths {
+        let resource = resource(path, &methods);
+        cfg.service(routes.into_iter().fold(resource, Resource::route));
     }
 }
 
@@ -168,6 +194,38 @@ pub(crate) fn resource(path: &str, methods: &[Method]) -> Resource {
 /// `404 NOT_FOUND` for a path no route matches.
 pub async fn not_found() -> Result<String, ApiError> {
     Err(ApiError::NotFound)
+}
+
+/// A request body that may be absent (empty or only white space: the
+/// defaults) or a JSON object of `T`'s shape.
+/// A body announced larger than the limit is refused before it is read.
+pub async fn optional_body<T: DeserializeOwned + Default>(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limit: &BodyLimit,
+) -> Result<T, ApiError> {
+    let too_large = ApiError::PayloadTooLarge { limit: limit.0 };
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit.0) {
+        return Err(too_large);
+    }
+    let body = payload
+        .to_bytes_limited(limit.0)
+        .await
+        .map_err(|_| too_large)?
+        .map_err(|_| ApiError::validation(UNREADABLE_BODY))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    if !is_json(request) {
+        return Err(ApiError::validation(NOT_JSON));
+    }
+    serde_json::from_slice::<Object<T>>(&body)
+        .map(|Object(body)| body)
+        .map_err(|e| ApiError::validation(invalid_body(&e)))
 }
 
 /// A request body that must be a JSON object. Serde alone would also read a

@@ -1,23 +1,24 @@
-//! The six passkey endpoints of the product documentation, and rename.
+//! The six passkey endpoints of the product documentation, rename, the
+//! hint-taking variant of the registration options, and sign-up with a
+//! passkey.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use monetro_app::{App, AuthenticationCredential, Deps, RegistrationCredential};
+use monetro_app::{App, AuthenticationCredential, Deps, PasskeySignup, RegistrationCredential};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::dto::{
-    AuthenticationResponseJson, OptionsEnvelope, PasskeyBody, PasskeyEnvelope, PasskeyListBody,
-    RegistrationResponseJson, SessionBody,
+    AuthenticationResponseJson, Hint, OptionsEnvelope, PasskeyBody, PasskeyEnvelope,
+    PasskeyListBody, RegistrationResponseJson, SessionBody,
 };
 use crate::error::{ApiError, ErrorBody, answers};
 use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
 use crate::routes::accounts::session_response;
-use crate::routes::{BodyLimit, NOT_JSON, Object, UNREADABLE_BODY, invalid_body, is_json};
+use crate::routes::{BodyLimit, Object, optional_body};
 
 /// A new passkey: the browser's credential and an optional name.
 #[derive(Deserialize, ToSchema)]
@@ -46,6 +47,39 @@ pub struct AuthenticateOptionsBody {
     /// stable decoy when there is no such account or it has none.
     #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: Option<String>,
+    /// WebAuthn hints in order of preference; absent or null: the
+    /// configured ones (`webauthn.hints`); `[]`: none.
+    #[schema(value_type = Option<Vec<Hint>>)]
+    hints: Option<Vec<String>>,
+}
+
+/// The hints of a new passkey's options.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(default)]
+#[schema(as = RegisterOptions)]
+pub struct RegisterOptionsBody {
+    /// WebAuthn hints in order of preference; absent or null: the
+    /// configured ones (`webauthn.hints`); `[]`: none.
+    #[schema(value_type = Option<Vec<Hint>>, example = json!(["security-key"]))]
+    hints: Option<Vec<String>>,
+}
+
+/// Who is signing up with a passkey.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PasskeySignupOptions)]
+pub struct SignupOptionsBody {
+    /// An address such as `ann@example.com` (at most 254 characters);
+    /// trimmed and lower-cased.
+    #[schema(example = "ann@example.com")]
+    email: String,
+    /// 1–64 characters after trimming; blank or null counts as absent.
+    #[schema(example = "Ann")]
+    display_name: Option<String>,
+    /// WebAuthn hints in order of preference; absent or null: the
+    /// configured ones (`webauthn.hints`); `[]`: none.
+    #[schema(value_type = Option<Vec<Hint>>)]
+    hints: Option<Vec<String>>,
 }
 
 /// A passkey assertion.
@@ -85,6 +119,7 @@ pub struct RenameBody {
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 409, description = answers::LIMIT_REACHED, body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
@@ -95,7 +130,54 @@ pub async fn register_options<D: Deps>(
     auth: Authenticated<D>,
     ceremonies: Ceremonies,
 ) -> Result<HttpResponse, ApiError> {
-    let (handle, options) = app.start_registration(auth.user_id).await?;
+    let (handle, options) = app.start_registration(auth.user_id, None).await?;
+    ceremonies.remember(Slot::Registration, &handle)?;
+    Ok(HttpResponse::Ok().json(OptionsEnvelope {
+        public_key: options,
+    }))
+}
+
+/// Creation options for a new passkey of the signed-in user, with hints.
+///
+/// The same as `GET`, with an optional body whose `hints` replace the
+/// configured ones (e.g. `["security-key"]` to offer security keys over
+/// NFC or USB first).
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/register-options",
+    operation_id = "registerOptionsWithHints",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    request_body = Option<RegisterOptionsBody>,
+    responses(
+        (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`, \
+            as `GET` answers, with `hints` when there are any",
+            body = OptionsEnvelope,
+            headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
+                ceremony's handle, for the finish call"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not JSON of the \
+            documented shape, or a hint is not `security-key`, `client-device` or `hybrid`",
+            body = ErrorBody),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 409, description = answers::LIMIT_REACHED, body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn register_options_with_hints<D: Deps>(
+    app: web::Data<App<D>>,
+    auth: Authenticated<D>,
+    ceremonies: Ceremonies,
+    limit: web::Data<BodyLimit>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: RegisterOptionsBody = optional_body(&request, payload, &limit).await?;
+    let (handle, options) = app
+        .start_registration(auth.user_id, body.hints.as_deref())
+        .await?;
     ceremonies.remember(Slot::Registration, &handle)?;
     Ok(HttpResponse::Ok().json(OptionsEnvelope {
         public_key: options,
@@ -121,7 +203,8 @@ pub async fn register_options<D: Deps>(
             the attestation did not verify", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
         (status = 409, description = "`PASSKEY_ALREADY_REGISTERED`: the credential id is \
-            already stored", body = ErrorBody),
+            already stored; `PASSKEY_LIMIT_REACHED`: the account holds as many passkeys as \
+            `webauthn.max_passkeys_per_user` allows", body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
@@ -171,7 +254,8 @@ pub async fn register<D: Deps>(
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
         (status = 400, description = "`VALIDATION_FAILED`: the body is not JSON of the \
-            documented shape, or `email` is not an address", body = ErrorBody),
+            documented shape, `email` is not an address, or a hint is not `security-key`, \
+            `client-device` or `hybrid`", body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
         (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -189,32 +273,13 @@ pub async fn authenticate_options<D: Deps>(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let too_large = ApiError::PayloadTooLarge { limit: limit.0 };
-    let announced = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse::<usize>().ok());
-    if announced.is_some_and(|length| length > limit.0) {
-        return Err(too_large);
-    }
-    let body = payload
-        .to_bytes_limited(limit.0)
-        .await
-        .map_err(|_| too_large)?
-        .map_err(|_| ApiError::validation(UNREADABLE_BODY))?;
-    let body: AuthenticateOptionsBody = if body.iter().all(u8::is_ascii_whitespace) {
-        AuthenticateOptionsBody::default()
-    } else if !is_json(&request) {
-        return Err(ApiError::validation(NOT_JSON));
-    } else {
-        serde_json::from_slice::<Object<_>>(&body)
-            .map_err(|e| ApiError::validation(invalid_body(&e)))?
-            .0
-    };
+    let body: AuthenticateOptionsBody = optional_body(&request, payload, &limit).await?;
     if let Some(email) = &body.email {
         limits.check_account(email)?;
     }
-    let (handle, options) = app.start_authentication(body.email.as_deref()).await?;
+    let (handle, options) = app
+        .start_authentication(body.email.as_deref(), body.hints.as_deref())
+        .await?;
     ceremonies.remember(Slot::Authentication, &handle)?;
     Ok(HttpResponse::Ok().json(OptionsEnvelope {
         public_key: options,
@@ -311,6 +376,8 @@ pub async fn list<D: Deps>(
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
         (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
             body = ErrorBody),
+        (status = 409, description = "`LAST_CREDENTIAL`: the account has no password and \
+            this is its only passkey; nothing was removed", body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
@@ -362,4 +429,109 @@ pub async fn rename<D: Deps>(
     Ok(HttpResponse::Ok().json(PasskeyEnvelope {
         passkey: PasskeyBody::from(&passkey),
     }))
+}
+
+/// Creation options for signing up with a passkey and no password.
+///
+/// The same envelope as `register-options` (`residentKey` and
+/// `userVerification` `required`, a fresh random `user.id`). It looks
+/// nothing up: a taken email gets options of the same shape as a free one;
+/// only the finish call tells.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/signup-options",
+    operation_id = "passkeySignupOptions",
+    tag = "accounts",
+    request_body = SignupOptionsBody,
+    responses(
+        (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`: \
+            `user.name` the email, `user.displayName` the display name (or the email), \
+            `excludeCredentials` empty, `hints` when there are any",
+            body = OptionsEnvelope,
+            headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
+                ceremony's handle, for the finish call"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape, `email` is not an address, `displayName` is too long, or a hint is not \
+            `security-key`, `client-device` or `hybrid`", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn signup_options<D: Deps>(
+    _admitted: Admitted,
+    app: web::Data<App<D>>,
+    ceremonies: Ceremonies,
+    body: web::Json<Object<SignupOptionsBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let Object(SignupOptionsBody {
+        email,
+        display_name,
+        hints,
+    }) = body.into_inner();
+    let (handle, options) = app
+        .start_passkey_signup(PasskeySignup {
+            email,
+            display_name,
+            hints,
+        })
+        .await?;
+    ceremonies.remember(Slot::Signup, &handle)?;
+    Ok(HttpResponse::Ok().json(OptionsEnvelope {
+        public_key: options,
+    }))
+}
+
+/// Creates an account with its first passkey (no password) and signs it in.
+///
+/// The account and the passkey are stored together or not at all.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/signup",
+    operation_id = "passkeySignup",
+    tag = "accounts",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The account, signed in (`amr` `[\"webauthn\"]`)",
+            body = SessionBody,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape; `CHALLENGE_NOT_FOUND`: no live sign-up ceremony in the cookie; \
+            `CHALLENGE_EXPIRED`: the ceremony is older than its TTL; `REGISTRATION_FAILED`: \
+            the attestation did not verify", body = ErrorBody),
+        (status = 409, description = "`EMAIL_TAKEN`: the email is already in use; \
+            `PASSKEY_ALREADY_REGISTERED`: the credential id is already stored; nothing was \
+            stored", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn signup<D: Deps>(
+    _admitted: Admitted,
+    requester: Requester,
+    app: web::Data<App<D>>,
+    ceremonies: Ceremonies,
+    metrics: web::Data<Metrics>,
+    body: web::Json<Object<RegisterBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let Object(body) = body.into_inner();
+    let handle = ceremonies.handle(Slot::Signup);
+    let outcome = app
+        .finish_passkey_signup(
+            handle.as_ref(),
+            body.name.as_deref(),
+            &body.credential,
+            &requester.0,
+        )
+        .await;
+    metrics.observe_ceremony(Ceremony::Signup, &outcome);
+    let session = outcome?;
+    Ok(session_response(HttpResponse::Created(), &session))
 }
