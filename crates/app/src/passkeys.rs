@@ -99,6 +99,9 @@ impl<D: Deps> App<D> {
         credential: &RegistrationCredential,
         state: &PasskeyRegistration,
     ) -> Result<Passkey, Error> {
+        credential
+            .check_attestation_object()
+            .map_err(Error::registration_failed)?;
         let verified = self
             .webauthn
             .finish_passkey_registration(&credential.0, state)

@@ -165,6 +165,9 @@ impl<D: Deps> App<D> {
             }
             _ => {}
         }
+        credential
+            .check_authenticator_data()
+            .map_err(Error::authentication_failed)?;
         let verifier = verifier_of(passkey)?;
         let result = self
             .webauthn

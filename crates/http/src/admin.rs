@@ -168,9 +168,7 @@ pub fn configure<D: Deps>() -> impl FnOnce(&mut web::ServiceConfig) {
             web::QueryConfig::default()
                 .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
         );
-        for (method, path, route) in table::<D>() {
-            cfg.service(crate::routes::resource(path).route(route.method(method)));
-        }
+        crate::routes::register(cfg, table::<D>());
     }
 }
 

@@ -45,6 +45,14 @@ pub struct ServerConfig {
     pub workers: usize,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// Seconds a new connection has to send its first request's head.
+    pub client_request_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full once its head is in.
+    pub client_body_timeout_secs: u64,
+    /// Seconds an idle connection is kept for the next request (0: none).
+    pub keep_alive_secs: u64,
+    /// Seconds a closing connection gets to shut down cleanly.
+    pub client_disconnect_timeout_secs: u64,
     /// Origins of browser apps allowed to call the API cross-origin.
     pub cors_origins: Vec<String>,
     /// Proxies (addresses or CIDRs) whose forwarding headers are believed.
@@ -231,6 +239,10 @@ mod tests {
         assert_eq!(config.tokens.ttl_secs, 900);
         assert_eq!(config.webauthn.ceremony_ttl_secs, 300);
         assert_eq!(config.server.body_limit_bytes, 64 * 1024);
+        assert_eq!(config.server.client_request_timeout_secs, 5);
+        assert_eq!(config.server.client_body_timeout_secs, 10);
+        assert_eq!(config.server.keep_alive_secs, 5);
+        assert_eq!(config.server.client_disconnect_timeout_secs, 1);
         assert_eq!(config.webauthn.max_passkeys_per_user, 20);
         assert!(config.webauthn.hints.is_empty());
         assert_eq!(config.admin.listen_address(), None, "the admin API is off");

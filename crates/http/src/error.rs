@@ -100,8 +100,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("No such route")]
     NotFound,
+    /// `allow`: the route's methods, for the `Allow` header (RFC 9110).
     #[error("Method not allowed on this route")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("Too many attempts; try again later")]
     RateLimited { retry_after_secs: u64 },
 }
@@ -116,7 +117,7 @@ impl ApiError {
             Self::Domain(error) => error.code().as_str(),
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::NotFound => "NOT_FOUND",
-            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
         }
     }
@@ -148,7 +149,7 @@ impl ResponseError for ApiError {
             Self::Domain(error) => status_of(error.code()),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -189,6 +190,9 @@ impl ResponseError for ApiError {
         }
         if let Self::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(ErrorBody { error: body })
@@ -291,7 +295,9 @@ mod tests {
         for error in [
             ApiError::PayloadTooLarge { limit: 1 },
             ApiError::NotFound,
-            ApiError::MethodNotAllowed,
+            ApiError::MethodNotAllowed {
+                allow: "GET".into(),
+            },
             ApiError::RateLimited {
                 retry_after_secs: 1,
             },
@@ -307,8 +313,13 @@ mod tests {
             "PAYLOAD_TOO_LARGE"
         );
         assert_eq!(body_of(ApiError::NotFound).0, StatusCode::NOT_FOUND);
+        let not_allowed = ApiError::MethodNotAllowed {
+            allow: "GET, HEAD".into(),
+        };
+        let response = not_allowed.error_response();
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
         assert_eq!(
-            body_of(ApiError::MethodNotAllowed).1["error"]["code"],
+            body_of(not_allowed).1["error"]["code"],
             "METHOD_NOT_ALLOWED"
         );
     }

@@ -16,6 +16,7 @@ mod pages;
 pub mod routes;
 mod secrets;
 mod security;
+mod slow_clients;
 pub mod startup;
 pub mod telemetry;
 

@@ -27,7 +27,7 @@ use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::routes::{self, RelatedOrigins};
 use crate::telemetry::RequestSpan;
-use crate::{secrets, security};
+use crate::{secrets, security, slow_clients};
 
 /// The production ports.
 pub struct ServiceDeps;
@@ -125,6 +125,8 @@ impl Application {
         let cookie_lifetime =
             config.webauthn.ceremony_ttl_secs + config.webauthn.ceremony_grace_secs;
         let body_limit = config.server.body_limit_bytes;
+        let body_timeout = (config.server.client_body_timeout_secs > 0)
+            .then(|| Duration::from_secs(config.server.client_body_timeout_secs));
         let port = listener.local_addr()?.port();
         tracing::info!(port, rp_id = %app.settings().rp_id, origins = ?config.webauthn.origins, "listening");
         let admin_state = admin_listener.map(|(token, listener)| {
@@ -154,6 +156,9 @@ impl Application {
                 .app_data(proxies.clone())
                 .app_data(related_origins.clone())
                 .app_data(metrics.clone())
+                .wrap_fn(move |request, service| {
+                    slow_clients::body_deadline(request, service, body_timeout)
+                })
                 .wrap(sessions)
                 .wrap(security::cors(&cors_origins))
                 .wrap(security::default_headers(https))
@@ -164,6 +169,13 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(
+            config.server.client_request_timeout_secs,
+        ))
+        .client_disconnect_timeout(Duration::from_secs(
+            config.server.client_disconnect_timeout_secs,
+        ))
+        .keep_alive(Duration::from_secs(config.server.keep_alive_secs))
         .listen(listener)?;
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
