@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Verifier};
 
+use crate::credentials::refuse_cross_origin_frames;
 use crate::decoy::decoy_credential_id;
 use crate::hints::add_hints;
 use crate::webhooks::event_data;
@@ -116,14 +117,11 @@ impl<D: Deps> App<D> {
         )
         .await;
         let state = state?;
-        credential_id?;
+        let credential_id = credential_id?;
         let Some((passkey, owner)) = found? else {
-            let credential_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
-            self.unknown_credential_seen(&credential_id, origin).await;
-            return Err(Error::UnknownCredential {
-                credential_id,
-                rp_id: self.settings.rp_id.clone(),
-            });
+            let seen = URL_SAFE_NO_PAD.encode(credential_id.as_bytes());
+            self.unknown_credential_seen(&seen, origin).await;
+            return Err(self.unknown_credential(&credential_id));
         };
         let outcome = self
             .verify_assertion(state, credential, &passkey, owner, origin)
@@ -188,10 +186,15 @@ impl<D: Deps> App<D> {
             }
             _ => {}
         }
+        credential
+            .check_authenticator_data()
+            .map_err(Error::authentication_failed)?;
         let verifier = verifier_of(passkey)?;
         let result = self
             .webauthn
             .finish_discoverable_authentication_v2(assertion, state.webauthn, &verifier)
+            .map_err(Error::authentication_failed)?;
+        refuse_cross_origin_frames(&assertion.response.client_data_json)
             .map_err(Error::authentication_failed)?;
         let usage = PasskeyUse {
             id: passkey.id,
@@ -219,9 +222,28 @@ impl<D: Deps> App<D> {
             ),
         );
         if !self.store.record_passkey_use(usage, used, events).await? {
-            return Err(Error::authentication_failed("sign count did not increase"));
+            // Removed while it was being verified: as if it had been gone
+            // before, so that the browser can be told to forget it.
+            let gone = self
+                .store
+                .find_passkey_with_owner(&passkey.credential_id)
+                .await?
+                .is_none();
+            return Err(if gone {
+                self.unknown_credential(&passkey.credential_id)
+            } else {
+                Error::authentication_failed("sign count did not increase")
+            });
         }
         self.session(owner, AMR_PASSKEY)
+    }
+
+    /// `PASSKEY_NOT_FOUND` with what `signalUnknownCredential` needs.
+    fn unknown_credential(&self, credential_id: &CredentialId) -> Error {
+        Error::UnknownCredential {
+            credential_id: URL_SAFE_NO_PAD.encode(credential_id.as_bytes()),
+            rp_id: self.settings.rp_id.clone(),
+        }
     }
 }
 

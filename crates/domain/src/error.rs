@@ -18,6 +18,7 @@ pub enum ErrorCode {
     LastCredential,
     ServiceUnavailable,
     Internal,
+    UserNotFound,
 }
 
 impl ErrorCode {
@@ -38,6 +39,7 @@ impl ErrorCode {
             Self::LastCredential => "LAST_CREDENTIAL",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::UserNotFound => "USER_NOT_FOUND",
         }
     }
 }
@@ -91,6 +93,9 @@ pub enum Error {
     Unavailable(String),
     #[error("Internal error")]
     Unexpected(String),
+    /// A user id or email the admin API asked for that no account has.
+    #[error("Unknown user")]
+    UserNotFound,
 }
 
 impl Error {
@@ -111,6 +116,7 @@ impl Error {
             Self::LastCredential => ErrorCode::LastCredential,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Unexpected(_) => ErrorCode::Internal,
+            Self::UserNotFound => ErrorCode::UserNotFound,
         }
     }
 

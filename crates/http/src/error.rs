@@ -42,7 +42,7 @@ pub struct ErrorDetail {
 }
 
 /// Every code an error body can carry: the domain's and the transport's.
-pub const ERROR_CODES: [&str; 19] = [
+pub const ERROR_CODES: [&str; 20] = [
     "VALIDATION_FAILED",
     "CHALLENGE_NOT_FOUND",
     "CHALLENGE_EXPIRED",
@@ -62,6 +62,7 @@ pub const ERROR_CODES: [&str; 19] = [
     "NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "RATE_LIMITED",
+    "USER_NOT_FOUND",
 ];
 
 fn code_schema() -> Schema {
@@ -99,8 +100,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("No such route")]
     NotFound,
+    /// `allow`: the route's methods, for the `Allow` header (RFC 9110).
     #[error("Method not allowed on this route")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("Too many attempts; try again later")]
     RateLimited { retry_after_secs: u64 },
 }
@@ -115,7 +117,7 @@ impl ApiError {
             Self::Domain(error) => error.code().as_str(),
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::NotFound => "NOT_FOUND",
-            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
         }
     }
@@ -131,7 +133,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Unauthorized
         | ErrorCode::TokenExpired
         | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::PasskeyNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::PasskeyNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
         ErrorCode::EmailTaken
         | ErrorCode::PasskeyAlreadyRegistered
         | ErrorCode::PasskeyLimitReached
@@ -147,7 +149,7 @@ impl ResponseError for ApiError {
             Self::Domain(error) => status_of(error.code()),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -189,6 +191,9 @@ impl ResponseError for ApiError {
         if let Self::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
+        }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(ErrorBody { error: body })
     }
@@ -225,6 +230,7 @@ mod tests {
             (ErrorCode::LastCredential, 409),
             (ErrorCode::ServiceUnavailable, 503),
             (ErrorCode::Internal, 500),
+            (ErrorCode::UserNotFound, 404),
         ];
         for (code, status) in table {
             assert_eq!(status_of(code).as_u16(), status, "{}", code.as_str());
@@ -289,7 +295,9 @@ mod tests {
         for error in [
             ApiError::PayloadTooLarge { limit: 1 },
             ApiError::NotFound,
-            ApiError::MethodNotAllowed,
+            ApiError::MethodNotAllowed {
+                allow: "GET".into(),
+            },
             ApiError::RateLimited {
                 retry_after_secs: 1,
             },
@@ -305,8 +313,13 @@ mod tests {
             "PAYLOAD_TOO_LARGE"
         );
         assert_eq!(body_of(ApiError::NotFound).0, StatusCode::NOT_FOUND);
+        let not_allowed = ApiError::MethodNotAllowed {
+            allow: "GET, HEAD".into(),
+        };
+        let response = not_allowed.error_response();
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
         assert_eq!(
-            body_of(ApiError::MethodNotAllowed).1["error"]["code"],
+            body_of(not_allowed).1["error"]["code"],
             "METHOD_NOT_ALLOWED"
         );
     }

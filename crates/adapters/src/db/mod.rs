@@ -379,6 +379,10 @@ impl CredentialRepository for DbStore {
     ) -> Result<bool, StoreError> {
         Ok(on_backend!(self, None, delete_passkey(user.0, id.0, &outbox))?? == 1)
     }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0))? == 1)
+    }
 }
 
 impl ChallengeStore for DbStore {
