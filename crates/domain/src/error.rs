@@ -18,6 +18,8 @@ pub enum ErrorCode {
     LastCredential,
     ServiceUnavailable,
     Internal,
+    ReauthenticationRequired,
+    SessionNotFound,
 }
 
 impl ErrorCode {
@@ -38,6 +40,8 @@ impl ErrorCode {
             Self::LastCredential => "LAST_CREDENTIAL",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+            Self::SessionNotFound => "SESSION_NOT_FOUND",
         }
     }
 }
@@ -91,6 +95,12 @@ pub enum Error {
     Unavailable(String),
     #[error("Internal error")]
     Unexpected(String),
+    /// A sensitive change needs a recent sign-in (or re-authentication).
+    #[error("Confirm it's you: sign in again with your passkey or password")]
+    ReauthenticationRequired,
+    /// A session id that is not one of the caller's active sessions.
+    #[error("No such session")]
+    SessionNotFound,
 }
 
 impl Error {
@@ -111,6 +121,8 @@ impl Error {
             Self::LastCredential => ErrorCode::LastCredential,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Unexpected(_) => ErrorCode::Internal,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::SessionNotFound => ErrorCode::SessionNotFound,
         }
     }
 
