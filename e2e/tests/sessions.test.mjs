@@ -106,6 +106,11 @@ describe("sessions in the browser", { timeout: 180_000 }, () => {
       const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
       await dialog.waitFor();
       await screenshot(page, "sessions-confirm");
+      assert.equal(
+        await dialog.getByRole("button", { name: "Use a passkey" }).isVisible(),
+        false,
+        "no passkey to confirm with yet",
+      );
       await dialog.getByLabel("Password", { exact: true }).fill("not the password");
       await dialog.getByRole("button", { name: "Confirm with password" }).click();
       await expectText(dialog.getByRole("alert"), "Wrong email or password.");

@@ -610,7 +610,7 @@ async function passkeysPage() {
     location.replace(LOGIN_PAGE);
     return;
   }
-  const page = { user: null, rpId: null, userHandle: null };
+  const page = { user: null, rpId: null, userHandle: null, passkeys: 0 };
   const addForm = $("add-form");
   const addButton = $("add-button");
   const list = $("passkeys");
@@ -652,7 +652,8 @@ async function passkeysPage() {
     const alertRegion = $("reauth-alert");
     alertRegion.replaceChildren();
     form.reset();
-    passkeyButton.hidden = Boolean(problem);
+    // A passkey confirms only where one exists and the browser can use it.
+    passkeyButton.hidden = Boolean(problem) || page.passkeys === 0;
     return new Promise((resolve) => {
       const finish = (done) => {
         passkeyButton.onclick = null;
@@ -723,6 +724,7 @@ async function passkeysPage() {
   }
 
   function render(passkeys) {
+    page.passkeys = passkeys.length;
     const template = $("passkey-template");
     list.replaceChildren(
       ...passkeys.map((passkey) => {
