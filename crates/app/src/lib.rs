@@ -7,6 +7,7 @@
 //! the ports.
 
 mod accounts;
+mod admin;
 mod audit;
 mod ceremonies;
 mod credentials;
@@ -27,6 +28,7 @@ use monetro_ports::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 pub use accounts::{Session, Signup};
+pub use admin::{AdminUser, Removal};
 pub use audit::MAX_AUDIT_PAGE;
 pub use credentials::{AuthenticationCredential, RegistrationCredential};
 pub use monetro_ports::{CeremonyHandle, VerifiedToken};
@@ -172,6 +174,8 @@ fn check_origin(rp_id: &str, origin: &url::Url) -> Result<(), String> {
 
 #[cfg(test)]
 mod account_tests;
+#[cfg(test)]
+mod admin_tests;
 #[cfg(test)]
 mod ceremony_tests;
 #[cfg(test)]

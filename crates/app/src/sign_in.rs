@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Verifier};
 
+use crate::credentials::refuse_cross_origin_frames;
 use crate::decoy::decoy_credential_id;
 use crate::hints::add_hints;
 use crate::{App, AuthenticationCredential, Deps, Session};
@@ -112,22 +113,13 @@ impl<D: Deps> App<D> {
         )
         .await;
         let state = state?;
-        credential_id?;
-        let (passkey, owner) = found?.ok_or_else(|| self.unknown_credential(credential))?;
+        let credential_id = credential_id?;
+        let (passkey, owner) = found?.ok_or_else(|| self.unknown_credential(&credential_id))?;
         let owner = self
             .checked_assertion(state, credential, &passkey, owner, origin)
             .await?;
         self.start_session(owner, SignInMethod::Passkey, origin)
             .await
-    }
-
-    /// `PASSKEY_NOT_FOUND` for the assertion's credential id, with what a
-    /// browser needs to forget it.
-    pub(crate) fn unknown_credential(&self, credential: &AuthenticationCredential) -> Error {
-        Error::UnknownCredential {
-            credential_id: URL_SAFE_NO_PAD.encode(&credential.0.raw_id),
-            rp_id: self.settings.rp_id.clone(),
-        }
     }
 
     /// [`Self::verify_assertion`], with a failure logged on the passkey's
@@ -187,10 +179,15 @@ impl<D: Deps> App<D> {
             }
             _ => {}
         }
+        credential
+            .check_authenticator_data()
+            .map_err(Error::authentication_failed)?;
         let verifier = verifier_of(passkey)?;
         let result = self
             .webauthn
             .finish_discoverable_authentication_v2(assertion, state.webauthn, &verifier)
+            .map_err(Error::authentication_failed)?;
+        refuse_cross_origin_frames(&assertion.response.client_data_json)
             .map_err(Error::authentication_failed)?;
         let usage = PasskeyUse {
             id: passkey.id,
@@ -206,9 +203,28 @@ impl<D: Deps> App<D> {
             origin,
         );
         if !self.store.record_passkey_use(usage, used).await? {
-            return Err(Error::authentication_failed("sign count did not increase"));
+            // Removed while it was being verified: as if it had been gone
+            // before, so that the browser can be told to forget it.
+            let gone = self
+                .store
+                .find_passkey_with_owner(&passkey.credential_id)
+                .await?
+                .is_none();
+            return Err(if gone {
+                self.unknown_credential(&passkey.credential_id)
+            } else {
+                Error::authentication_failed("sign count did not increase")
+            });
         }
         Ok(owner)
+    }
+
+    /// `PASSKEY_NOT_FOUND` with what `signalUnknownCredential` needs.
+    pub(crate) fn unknown_credential(&self, credential_id: &CredentialId) -> Error {
+        Error::UnknownCredential {
+            credential_id: URL_SAFE_NO_PAD.encode(credential_id.as_bytes()),
+            rp_id: self.settings.rp_id.clone(),
+        }
     }
 }
 

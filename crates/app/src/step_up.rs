@@ -155,7 +155,7 @@ impl<D: Deps> App<D> {
             .store
             .find_passkey_with_owner(&credential_id)
             .await?
-            .ok_or_else(|| self.unknown_credential(credential))?;
+            .ok_or_else(|| self.unknown_credential(&credential_id))?;
         if owner.id != user_id {
             return Err(Error::authentication_failed(
                 "the passkey is not the signed-in user's",

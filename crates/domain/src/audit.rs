@@ -17,10 +17,11 @@ pub enum AuditKind {
     PasskeyRemoved,
     PasskeyUsed,
     PasskeySignInFailed,
+    PasskeyRemovedByAdmin,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 9] = [
+    pub const ALL: [AuditKind; 10] = [
         Self::AccountCreated,
         Self::PasswordLogin,
         Self::PasswordLoginFailed,
@@ -30,6 +31,7 @@ impl AuditKind {
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
         Self::PasskeySignInFailed,
+        Self::PasskeyRemovedByAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +45,7 @@ impl AuditKind {
             Self::PasskeyRemoved => "passkey.removed",
             Self::PasskeyUsed => "passkey.used",
             Self::PasskeySignInFailed => "passkey.sign_in_failed",
+            Self::PasskeyRemovedByAdmin => "passkey.removed_by_admin",
         }
     }
 

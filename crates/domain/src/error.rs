@@ -20,6 +20,7 @@ pub enum ErrorCode {
     Internal,
     ReauthenticationRequired,
     SessionNotFound,
+    UserNotFound,
 }
 
 impl ErrorCode {
@@ -42,6 +43,7 @@ impl ErrorCode {
             Self::Internal => "INTERNAL",
             Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
             Self::SessionNotFound => "SESSION_NOT_FOUND",
+            Self::UserNotFound => "USER_NOT_FOUND",
         }
     }
 }
@@ -101,6 +103,9 @@ pub enum Error {
     /// A session id that is not one of the caller's active sessions.
     #[error("No such session")]
     SessionNotFound,
+    /// A user id or email the admin API asked for that no account has.
+    #[error("Unknown user")]
+    UserNotFound,
 }
 
 impl Error {
@@ -123,6 +128,7 @@ impl Error {
             Self::Unexpected(_) => ErrorCode::Internal,
             Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             Self::SessionNotFound => ErrorCode::SessionNotFound,
+            Self::UserNotFound => ErrorCode::UserNotFound,
         }
     }
 

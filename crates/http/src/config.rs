@@ -33,6 +33,9 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    /// The admin API; off unless `admin.bind` is set.
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -42,6 +45,14 @@ pub struct ServerConfig {
     pub workers: usize,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// Seconds a new connection has to send its first request's head.
+    pub client_request_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full once its head is in.
+    pub client_body_timeout_secs: u64,
+    /// Seconds an idle connection is kept for the next request (0: none).
+    pub keep_alive_secs: u64,
+    /// Seconds a closing connection gets to shut down cleanly.
+    pub client_disconnect_timeout_secs: u64,
     /// Origins of browser apps allowed to call the API cross-origin.
     pub cors_origins: Vec<String>,
     /// Proxies (addresses or CIDRs) whose forwarding headers are believed.
@@ -143,6 +154,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// The admin API's own listener and the token it requires.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where the admin API listens; unset or blank: no admin API.
+    pub bind: Option<String>,
+    /// `Authorization: Bearer <token>` of every admin request; required
+    /// (at least [`AdminConfig::MIN_TOKEN_LEN`] characters) when `bind` is set.
+    pub token: Option<SecretString>,
+}
+
+impl AdminConfig {
+    /// The shortest admin token accepted.
+    pub const MIN_TOKEN_LEN: usize = 32;
+
+    /// The address to listen on, when the admin API is on.
+    pub fn listen_address(&self) -> Option<&str> {
+        self.bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+    }
+}
+
 impl Config {
     /// The configuration of this process: files and environment.
     pub fn load() -> Result<Self, config::ConfigError> {
@@ -208,10 +243,16 @@ mod tests {
         assert_eq!(config.tokens.ttl_secs, 900);
         assert_eq!(config.webauthn.ceremony_ttl_secs, 300);
         assert_eq!(config.server.body_limit_bytes, 64 * 1024);
+        assert_eq!(config.server.client_request_timeout_secs, 5);
+        assert_eq!(config.server.client_body_timeout_secs, 10);
+        assert_eq!(config.server.keep_alive_secs, 5);
+        assert_eq!(config.server.client_disconnect_timeout_secs, 1);
         assert_eq!(config.webauthn.max_passkeys_per_user, 20);
         assert!(config.webauthn.hints.is_empty());
         assert_eq!(config.tokens.refresh_ttl_secs, 30 * 86_400);
         assert_eq!(config.tokens.step_up_window_secs, 600);
+        assert_eq!(config.admin.listen_address(), None, "the admin API is off");
+        assert!(config.admin.token.is_none());
     }
 
     #[test]

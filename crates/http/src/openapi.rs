@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
+use utoipa::openapi::Required;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -59,7 +60,7 @@ use crate::routes::{accounts, operations, passkeys, sessions};
         pages::passkeys,
         pages::asset,
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &OptionalBody),
     tags(
         (name = "accounts", description = "Sign-up (with a password or with a passkey), \
             password login and changes, the signed-in user and their security log"),
@@ -96,6 +97,26 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Sign-in options take an optional body. utoipa says "optional" only of an
+/// `Option` body, which would also document a `null` body (refused, as any
+/// body that is not an object): the body is documented as the object and
+/// marked not required here.
+struct OptionalBody;
+
+impl Modify for OptionalBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let body = openapi
+            .paths
+            .paths
+            .get_mut("/api/auth/passkey/authenticate-options")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(Required::False);
+        }
     }
 }
 

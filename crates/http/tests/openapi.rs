@@ -50,6 +50,16 @@ const RATE_LIMITED: [(&str, &str); 9] = [
 /// The web pages, which the document lists too.
 const PAGES: [&str; 3] = ["/login", "/signup", "/settings/security/passkeys"];
 
+/// The routes that answer HEAD as well as GET (the pages and assets),
+/// though OpenAPI lists only GET.
+const HEAD_TOO: [&str; 5] = [
+    "/",
+    "/login",
+    "/signup",
+    "/settings/security/passkeys",
+    "/assets/{file}",
+];
+
 /// The operations whose success is a redirect (`3xx` with `Location`)
 /// rather than a `2xx` answer.
 const REDIRECTS: [(&str, &str); 1] = [("GET", "/")];
@@ -122,8 +132,78 @@ async fn the_document_lists_exactly_the_served_routes() {
             let answer =
                 common::answer(anon.http.request(method, &url).send().await.unwrap()).await;
             answer.assert_error(405, "METHOD_NOT_ALLOWED");
+            // RFC 9110: a 405 lists the methods the route has.
+            let allow: BTreeSet<&str> = answer.headers["allow"]
+                .to_str()
+                .unwrap()
+                .split(", ")
+                .collect();
+            let mut expected: BTreeSet<&str> = served
+                .iter()
+                .filter(|(_, served_path)| served_path == path)
+                .map(|(method, _)| method.as_str())
+                .collect();
+            if HEAD_TOO.contains(&path.as_str()) {
+                expected.insert("HEAD");
+            }
+            assert_eq!(allow, expected, "{other} {path}");
         }
     }
+}
+
+/// The documented rules of names and emails are the service's: what the
+/// schema lets through, the service takes, and the blank, control-character
+/// and overlong names it refuses, the schema refuses too (found by
+/// schemathesis: the rename schema allowed `""`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_emails_are_documented_as_validated() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let path = format!(
+        "/api/auth/passkey/{}",
+        ann.register().await["id"].as_str().unwrap()
+    );
+    let rename = json!({ "$ref": "#/components/schemas/RenamePasskey" });
+    for name in ["", "   ", "Key\u{0}", "K\u{85}ey", &"k".repeat(65)] {
+        let body = json!({ "name": name });
+        assert!(!doc.misfits(&rename, &body, false).is_empty(), "{name:?}");
+        let answer = ann.send(Method::PATCH, &path, Some(&body)).await;
+        answer.assert_error(400, "VALIDATION_FAILED");
+    }
+    for name in ["Work laptop", "Clé 🔑", &"語".repeat(64)] {
+        let body = json!({ "name": name });
+        assert_eq!(doc.misfits(&rename, &body, false), Vec::<String>::new());
+        let answer = ann.send(Method::PATCH, &path, Some(&body)).await;
+        assert_eq!(answer.status, 200, "{name:?}: {}", answer.body);
+    }
+    let signup = json!({ "$ref": "#/components/schemas/Signup" });
+    for (email, display_name) in [("not an address", "Ann"), ("a@b.c", "Ann\u{7}")] {
+        let body =
+            json!({ "email": email, "password": "correct horse", "displayName": display_name });
+        assert!(!doc.misfits(&signup, &body, false).is_empty(), "{body}");
+        let answer = ann.post("/api/auth/signup", body).await;
+        answer.assert_error(400, "VALIDATION_FAILED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_options_take_an_object_or_no_body() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    let body = &doc.0["paths"]["/api/auth/passkey/authenticate-options"]["post"]["requestBody"];
+    assert_eq!(body["required"], false, "{body}");
+    assert_eq!(
+        body["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/AuthenticateOptions" })
+    );
+    let anon = Client::new(&app);
+    let url = format!("{}/api/auth/passkey/authenticate-options", app.base);
+    let none = anon.http.post(&url).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::OK);
+    anon.post("/api/auth/passkey/authenticate-options", Value::Null)
+        .await
+        .assert_error(400, "VALIDATION_FAILED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -873,6 +953,11 @@ fn is_of_type(value: &Value, json_type: &str) -> bool {
 }
 
 /// The patterns the document uses (the test has no regex engine).
+/// Names: no control characters (U+0000–U+001F, U+007F–U+009F).
+const NO_CONTROL: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// Required names: no control characters and not blank.
+const NOT_BLANK: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
 fn matches_pattern(pattern: &str, text: &str) -> bool {
     match pattern {
         "^[A-Za-z0-9_-]*$" => text
@@ -886,6 +971,10 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
         }
         "^(password|passkey)$" => matches!(text, "password" | "passkey"),
         "^Bearer$" => text == "Bearer",
+        NO_CONTROL => !text.chars().any(char::is_control),
+        NOT_BLANK => {
+            !text.chars().any(char::is_control) && text.chars().any(|c| !c.is_whitespace())
+        }
         other => panic!("the test's schema check does not know the pattern {other:?}: teach it"),
     }
 }
@@ -894,6 +983,9 @@ fn has_format(format: &str, text: &str) -> bool {
     match format {
         "uuid" => text.len() == 36 && uuid::Uuid::try_parse(text).is_ok(),
         "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        "email" => text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !text.contains(char::is_whitespace)
+        }),
         // Integer formats: the type check covers them.
         "int32" | "int64" => true,
         other => panic!("the test's schema check does not know the format {other:?}: teach it"),

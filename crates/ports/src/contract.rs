@@ -494,6 +494,63 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     assert_eq!(store.count_passkeys(frank.user.id).await.unwrap(), 0);
 }
 
+/// [`CredentialRepository::delete_passkey_forced`]: it removes the last
+/// passkey of an account without a password, which the ordinary delete
+/// refuses, and still only the owner's. Uses its own emails.
+pub async fn forced_removal<S: UserRepository + CredentialRepository>(store: S) {
+    let gail = NewUser {
+        password_hash: None,
+        ..sample_user("gail@example.com")
+    };
+    let hers = sample_passkey(gail.user.id, b"cred-gail", at(1));
+    store
+        .create_user_with_passkey(gail.clone(), hers.clone())
+        .await
+        .unwrap();
+    let hank = sample_user("hank@example.com");
+    store.create_user(hank.clone()).await.unwrap();
+
+    assert_eq!(
+        store.delete_passkey(gail.user.id, hers.id).await,
+        Err(StoreError::LastCredential)
+    );
+    assert!(
+        !store
+            .delete_passkey_forced(hank.user.id, hers.id)
+            .await
+            .unwrap(),
+        "another user's passkey is not found"
+    );
+    assert!(
+        !store
+            .delete_passkey_forced(gail.user.id, PasskeyId::random())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 1);
+    assert!(
+        store
+            .delete_passkey_forced(gail.user.id, hers.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 0);
+    assert!(
+        !store
+            .delete_passkey_forced(gail.user.id, hers.id)
+            .await
+            .unwrap(),
+        "removed once"
+    );
+    assert!(
+        store
+            .find_passkey_with_owner(&hers.credential_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 fn ceremony(handle: &str, kind: CeremonyKind, user_id: Option<UserId>, expires: i64) -> Ceremony {
     Ceremony {
         handle: CeremonyHandle(handle.into()),
@@ -1087,5 +1144,10 @@ mod tests {
     #[tokio::test]
     async fn memory_store_is_ready() {
         readiness(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_forced_removal_contract() {
+        forced_removal(MemoryStore::new()).await;
     }
 }

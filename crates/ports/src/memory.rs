@@ -259,6 +259,15 @@ impl CredentialRepository for MemoryStore {
             .retain(|p| !(p.id == id && p.user_id == user));
         Ok(tables.passkeys.len() < before)
     }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        let before = tables.passkeys.len();
+        tables
+            .passkeys
+            .retain(|p| !(p.id == id && p.user_id == user));
+        Ok(tables.passkeys.len() < before)
+    }
 }
 
 impl AuditLog for MemoryStore {

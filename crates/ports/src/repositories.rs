@@ -116,6 +116,15 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         user: UserId,
         id: PasskeyId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the user's passkey even when it is the account's last way
+    /// to sign in (an operator's decision, through the admin API); `false`
+    /// when it is not theirs or unknown.
+    fn delete_passkey_forced(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Whether the backing store answers, for `/readyz`.

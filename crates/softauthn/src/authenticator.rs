@@ -6,7 +6,7 @@ use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::encoding::{ClientData, b64, none_attestation_object, resolve_rp_id, sha256};
+use crate::encoding::{ClientData, attestation_object, b64, resolve_rp_id, sha256};
 use crate::options::{CreationOptions, RequestOptions};
 use crate::{
     FLAG_AT, FLAG_BE, FLAG_BS, FLAG_UP, FLAG_UV, SoftAuthnError, StoredCredential, Tweaks,
@@ -230,7 +230,10 @@ impl SoftAuthenticator {
 
         let client_data_json =
             client_data_json("webauthn.create", &options.challenge, origin, tweaks);
-        let attestation_object = none_attestation_object(&auth_data)?;
+        let attestation_object = attestation_object(
+            tweaks.attestation_format.as_deref().unwrap_or("none"),
+            &auth_data,
+        )?;
         let (id_b64, raw_id_b64) = response_ids(&credential.id, tweaks);
         let mut response = json!({
             "id": id_b64,

@@ -361,6 +361,10 @@ impl CredentialRepository for DbStore {
     async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
         Ok(on_backend!(self, None, delete_passkey(user.0, id.0))?? == 1)
     }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0))? == 1)
+    }
 }
 
 impl ChallengeStore for DbStore {

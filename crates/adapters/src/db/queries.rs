@@ -655,6 +655,17 @@ macro_rules! queries {
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {
             diesel::sql_query("SELECT 1").execute(conn)
         }
+
+        /// Deletes the passkey whatever else the account holds (the admin
+        /// API's forced removal); the user filter keeps it to its owner.
+        pub fn delete_passkey_forced(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
+            diesel::delete(
+                passkeys::table
+                    .filter(passkeys::id.eq(DbUuid(id)))
+                    .filter(passkeys::user_id.eq(DbUuid(user))),
+            )
+            .execute(conn)
+        }
     };
 }
 
@@ -704,13 +715,16 @@ pub mod pg {
         conn.transaction(body)
     }
 
-    /// Locks the user's row until the transaction ends (`FOR UPDATE`);
+    /// Locks the user's row until the transaction ends, against the other
+    /// guarded writes of this user (`FOR NO KEY UPDATE`: unlike `FOR
+    /// UPDATE` it does not wait for the key-share locks that foreign keys
+    /// take, so a sign-in logging its event cannot deadlock with a delete);
     /// `Some(whether the account has a password)`, `None` when it is gone.
     fn lock_user(conn: &mut Conn, user: Uuid) -> QueryResult<Option<bool>> {
         users::table
             .filter(users::id.eq(DbUuid(user)))
             .select(users::password_hash)
-            .for_update()
+            .for_no_key_update()
             .first::<Option<String>>(conn)
             .optional()
             .map(|row| row.map(|hash| hash.is_some()))

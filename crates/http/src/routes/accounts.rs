@@ -19,13 +19,18 @@ use crate::routes::Object;
 pub struct SignupBody {
     /// An address such as `ann@example.com` (at most 254 characters);
     /// trimmed and lower-cased.
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: String,
     /// Stored only as an Argon2id hash.
     #[schema(min_length = 8, max_length = 256, example = "correct horse battery")]
     password: String,
-    /// 1–64 characters after trimming; blank or null counts as absent.
-    #[schema(example = "Ann")]
+    /// 1–64 characters after trimming, no control characters; blank or
+    /// null counts as absent.
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Ann"
+    )]
     display_name: Option<String>,
 }
 
@@ -34,7 +39,7 @@ pub struct SignupBody {
 #[schema(as = Login)]
 pub struct LoginBody {
     /// The account's address (must be one, else `400`).
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: String,
     /// Longer than 256 characters is refused before any hashing.
     #[schema(max_length = 256, example = "correct horse battery")]
@@ -183,7 +188,7 @@ pub struct AuditQuery {
 }
 
 /// Events on one page unless the client asks for another size.
-const DEFAULT_AUDIT_PAGE: u32 = 20;
+pub(crate) const DEFAULT_AUDIT_PAGE: u32 = 20;
 
 /// The caller's own security log, newest first.
 ///

@@ -2,7 +2,7 @@
 //! hint-taking variant of the registration options, and sign-up with a
 //! passkey.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_app::{App, AuthenticationCredential, Deps, PasskeySignup, RegistrationCredential};
@@ -24,9 +24,14 @@ use crate::routes::{BodyLimit, Object, optional_body};
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RegisterPasskey)]
 pub struct RegisterBody {
-    /// 1–64 characters after trimming; when absent, null or blank, the
-    /// authenticator's name (e.g. "iCloud Keychain") or "Passkey".
-    #[schema(example = "MacBook Touch ID")]
+    /// 1–64 characters after trimming, no control characters; when absent,
+    /// null or blank, the authenticator's name (e.g. "iCloud Keychain") or
+    /// "Passkey".
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+        example = "MacBook Touch ID"
+    )]
     name: Option<String>,
     #[schema(value_type = RegistrationResponseJson)]
     credential: RegistrationCredential,
@@ -40,7 +45,7 @@ pub struct AuthenticateOptionsBody {
     /// Absent or null: usernameless sign-in (`allowCredentials` empty).
     /// An address: `allowCredentials` lists that account's passkeys, or a
     /// stable decoy when there is no such account or it has none.
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: Option<String>,
     /// WebAuthn hints in order of preference; absent or null: the
     /// configured ones (`webauthn.hints`); `[]`: none.
@@ -89,8 +94,13 @@ pub struct AuthenticateBody {
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RenamePasskey)]
 pub struct RenameBody {
-    /// 1–64 characters after trimming.
-    #[schema(example = "Work laptop")]
+    /// 1–64 characters after trimming, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Work laptop"
+    )]
     name: String,
 }
 
@@ -163,9 +173,10 @@ pub async fn register_options_with_hints<D: Deps>(
     Recent(auth): Recent<D>,
     ceremonies: Ceremonies,
     limit: web::Data<BodyLimit>,
+    request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: RegisterOptionsBody = optional_body(payload, &limit).await?;
+    let body: RegisterOptionsBody = optional_body(&request, payload, &limit).await?;
     let (handle, options) = app
         .start_registration(auth.user_id, body.hints.as_deref())
         .await?;
@@ -236,7 +247,8 @@ pub async fn register<D: Deps>(
     path = "/api/auth/passkey/authenticate-options",
     operation_id = "authenticateOptions",
     tag = "passkeys",
-    request_body = Option<AuthenticateOptionsBody>,
+    request_body(content = AuthenticateOptionsBody,
+        description = "Optional: none, `{}` or `{\"email\": …}` (not `null`)"),
     responses(
         (status = 200, description = "`PublicKeyCredentialRequestOptionsJSON` in `publicKey`: \
             `rpId`, `challenge`, `userVerification` `required`, `timeout`, `allowCredentials`",
@@ -260,9 +272,10 @@ pub async fn authenticate_options<D: Deps>(
     limits: web::Data<RateLimits>,
     ceremonies: Ceremonies,
     limit: web::Data<BodyLimit>,
+    request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: AuthenticateOptionsBody = optional_body(payload, &limit).await?;
+    let body: AuthenticateOptionsBody = optional_body(&request, payload, &limit).await?;
     if let Some(email) = &body.email {
         limits.check_account(email)?;
     }

@@ -118,7 +118,7 @@ pub async fn logout<D: Deps>(
     limit: web::Data<BodyLimit>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: LogoutBody = optional_body(payload, &limit).await?;
+    let body: LogoutBody = optional_body(&req, payload, &limit).await?;
     if let Some(refresh_token) = body.refresh_token {
         app.logout_with_refresh_token(&refresh_token).await?;
     } else {
