@@ -15,13 +15,15 @@ mod decoy;
 mod hints;
 mod passkey_signup;
 mod passkeys;
+mod sessions;
 mod settings;
 mod sign_in;
+mod step_up;
 
 use monetro_domain::Error;
 use monetro_ports::{
-    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness, TokenIssuer,
-    UserRepository,
+    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness,
+    SessionRepository, TokenIssuer, UserRepository,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -33,10 +35,11 @@ pub use monetro_ports::{CeremonyHandle, VerifiedToken};
 pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
+pub use step_up::Reauthentication;
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
-    type Store: UserRepository + CredentialRepository + AuditLog + Readiness;
+    type Store: UserRepository + CredentialRepository + AuditLog + Readiness + SessionRepository;
     type Ceremonies: ChallengeStore + Readiness;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;

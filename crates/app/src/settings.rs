@@ -28,4 +28,9 @@ pub struct Settings {
     /// WebAuthn `hints` put into every options call that does not ask for
     /// its own; empty for none.
     pub hints: Vec<PasskeyHint>,
+    /// How long a refresh token works; each refresh starts it again.
+    pub refresh_ttl: Duration,
+    /// How recent the last authentication must be for sensitive changes
+    /// (passkeys, password).
+    pub step_up_window: Duration,
 }
