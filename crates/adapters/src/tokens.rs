@@ -17,8 +17,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use monetro_domain::UserId;
-use monetro_ports::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
+use monetro_domain::{SessionId, UserId};
+use monetro_ports::{AccessGrant, IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 use p256::SecretKey;
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
@@ -50,6 +50,12 @@ struct Claims {
     exp: i64,
     jti: String,
     amr: Vec<String>,
+    /// The session (absent in tokens issued before sessions existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    /// When the person last authenticated (OpenID Connect Core §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
 }
 
 struct PublicKey {
@@ -150,22 +156,19 @@ impl JwtIssuer {
 }
 
 impl TokenIssuer for JwtIssuer {
-    fn issue(
-        &self,
-        user: UserId,
-        amr: &[&str],
-        now: DateTime<Utc>,
-    ) -> Result<IssuedToken, TokenError> {
+    fn issue(&self, grant: &AccessGrant, now: DateTime<Utc>) -> Result<IssuedToken, TokenError> {
         let keys = &self.keys;
         let lifetime = i64::try_from(keys.settings.lifetime_secs).unwrap_or(i64::MAX);
         let claims = Claims {
             iss: keys.settings.issuer.clone(),
             aud: keys.settings.audience.clone(),
-            sub: user.to_string(),
+            sub: grant.user.to_string(),
             iat: now.timestamp(),
             exp: now.timestamp().saturating_add(lifetime),
             jti: Uuid::new_v4().to_string(),
-            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+            amr: grant.amr.iter().map(|m| (*m).to_owned()).collect(),
+            sid: Some(grant.session.to_string()),
+            auth_time: Some(grant.auth_time.timestamp()),
         };
         let payload =
             serde_json::to_vec(&claims).map_err(|e| TokenError::Signing(e.to_string()))?;
@@ -203,10 +206,22 @@ impl TokenIssuer for JwtIssuer {
             .map(UserId)
             .map_err(|_| TokenError::Invalid)?;
         let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(TokenError::Invalid)?;
+        let session_id = claims
+            .sid
+            .as_deref()
+            .map(SessionId::parse)
+            .transpose()
+            .map_err(|_| TokenError::Invalid)?;
+        let auth_time = match claims.auth_time {
+            Some(at) => DateTime::from_timestamp(at, 0).ok_or(TokenError::Invalid)?,
+            None => issued_at,
+        };
         Ok(VerifiedToken {
             user_id,
             amr: claims.amr,
             issued_at,
+            session_id,
+            auth_time,
         })
     }
 
@@ -237,6 +252,15 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
     }
 
+    fn grant(user: UserId, amr: &'static [&'static str]) -> AccessGrant {
+        AccessGrant {
+            user,
+            session: SessionId::random(),
+            amr,
+            auth_time: fixed_now() - Duration::seconds(60),
+        }
+    }
+
     fn issuer() -> JwtIssuer {
         JwtIssuer::new(settings(&generate_signing_key_pem().unwrap(), vec![])).unwrap()
     }
@@ -246,13 +270,17 @@ mod tests {
         let issuer = issuer();
         let user = UserId::random();
         let now = fixed_now();
-        let issued = issuer.issue(user, &["pwd"], now).unwrap();
+        let granted = grant(user, &["pwd"]);
+        let issued = issuer.issue(&granted, now).unwrap();
         let header = jsonwebtoken::decode_header(&issued.token).unwrap();
         assert_eq!(header.alg, Algorithm::ES256);
         assert_eq!(header.kid.as_deref(), Some(issuer.signing_kid()));
         let verified = issuer.verify(&issued.token, now).unwrap();
         assert_eq!(verified.user_id, user);
         assert_eq!(verified.amr, vec!["pwd".to_owned()]);
+        assert_eq!(verified.session_id, Some(granted.session));
+        assert_eq!(verified.auth_time, granted.auth_time);
+        assert_eq!(verified.issued_at, now);
         assert_eq!(issued.expires_in, 900);
     }
 
@@ -260,7 +288,10 @@ mod tests {
     fn expiry_follows_the_given_clock() {
         let issuer = issuer();
         let now = fixed_now();
-        let token = issuer.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let token = issuer
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
         assert!(issuer.verify(&token, now + Duration::seconds(899)).is_ok());
         assert_eq!(
             issuer.verify(&token, now + Duration::seconds(900)),
@@ -273,10 +304,16 @@ mod tests {
         let ours = issuer();
         let theirs = issuer();
         let now = fixed_now();
-        let foreign = theirs.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let foreign = theirs
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
         assert_eq!(ours.verify(&foreign, now), Err(TokenError::Invalid));
 
-        let genuine = ours.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let genuine = ours
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
         let payload = genuine.split('.').nth(1).unwrap();
         let header = URL_SAFE_NO_PAD.encode(format!(
             r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
@@ -293,7 +330,10 @@ mod tests {
         let old_pem = generate_signing_key_pem().unwrap();
         let old = JwtIssuer::new(settings(&old_pem, vec![])).unwrap();
         let now = fixed_now();
-        let old_token = old.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let old_token = old
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
 
         let rotated = JwtIssuer::new(settings(
             &generate_signing_key_pem().unwrap(),
@@ -312,7 +352,7 @@ mod tests {
         let issuer = issuer();
         let now = fixed_now();
         let token = issuer
-            .issue(UserId::random(), &["webauthn"], now)
+            .issue(&grant(UserId::random(), &["webauthn"]), now)
             .unwrap()
             .token;
         let jwk = &issuer.jwks()["keys"][0];

@@ -2,7 +2,7 @@
 
 use monetro_domain::{
     AuditKind, DisplayName, Email, Error, EventType, NewUser, OutboxEvent, Password, RequestOrigin,
-    User, UserHandle, UserId,
+    SessionId, SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
     Clock, CredentialRepository, IssuedToken, PasswordHasher, TokenError, TokenIssuer,
@@ -22,15 +22,19 @@ pub struct Signup {
     pub display_name: Option<String>,
 }
 
-/// A signed-in user and their access token.
+/// A signed-in user, their access token and the refresh token that keeps
+/// their session going.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: IssuedToken,
     pub user: User,
+    /// The `sid` of the token.
+    pub session_id: SessionId,
+    /// Opaque, single use: a refresh hands out the next one.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
 }
-
-/// `amr` of a password sign-in (RFC 8176).
-pub(crate) const AMR_PASSWORD: &[&str] = &["pwd"];
 
 impl<D: Deps> App<D> {
     pub async fn signup(&self, request: Signup, origin: &RequestOrigin) -> Result<Session, Error> {
@@ -61,7 +65,8 @@ impl<D: Deps> App<D> {
         tracing::info!(user = %user.id, "account created");
         self.audit(user.id, AuditKind::AccountCreated, None, None, origin)
             .await;
-        self.session(user, AMR_PASSWORD)
+        self.start_session(user, SignInMethod::Password, origin)
+            .await
     }
 
     /// The same answer, after the same work, for an unknown email and a
@@ -105,7 +110,8 @@ impl<D: Deps> App<D> {
             event_data(Some(account.user.id), origin, json!({})),
         );
         self.enqueue_events(events).await;
-        self.session(account.user, AMR_PASSWORD)
+        self.start_session(account.user, SignInMethod::Password, origin)
+            .await
     }
 
     /// The webhook event of a new account; `method` is how it signed up
@@ -202,14 +208,6 @@ impl<D: Deps> App<D> {
             .find_user(user_id)
             .await?
             .ok_or(Error::Unauthorized)
-    }
-
-    pub(crate) fn session(&self, user: User, amr: &[&str]) -> Result<Session, Error> {
-        let token = self
-            .tokens
-            .issue(user.id, amr, self.clock.now())
-            .map_err(|e| Error::Unexpected(e.to_string()))?;
-        Ok(Session { token, user })
     }
 }
 

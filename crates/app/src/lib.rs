@@ -15,14 +15,16 @@ mod decoy;
 mod hints;
 mod passkey_signup;
 mod passkeys;
+mod sessions;
 mod settings;
 mod sign_in;
+mod step_up;
 mod webhooks;
 
 use monetro_domain::Error;
 use monetro_ports::{
     AuditLog, ChallengeStore, Clock, CredentialRepository, Notifier, Outbox, PasswordHasher,
-    Readiness, TokenIssuer, UserRepository,
+    Readiness, SessionRepository, TokenIssuer, UserRepository,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -34,6 +36,7 @@ pub use monetro_ports::{CeremonyHandle, VerifiedToken};
 pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
+pub use step_up::Reauthentication;
 pub use webhooks::{
     DispatchReport, EVENT_ID_HEADER, EVENT_TYPE_HEADER, RetryPolicy, SIGNATURE_HEADER,
     WebhookDispatcher, WebhookEndpoint, sign,
@@ -41,7 +44,12 @@ pub use webhooks::{
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
-    type Store: UserRepository + CredentialRepository + AuditLog + Outbox + Readiness;
+    type Store: UserRepository
+        + CredentialRepository
+        + AuditLog
+        + Outbox
+        + Readiness
+        + SessionRepository;
     type Ceremonies: ChallengeStore + Readiness;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;

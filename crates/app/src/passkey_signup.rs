@@ -7,8 +7,8 @@
 //! after the passkey verified, answers `EMAIL_TAKEN`, and stores nothing.
 
 use monetro_domain::{
-    AuditKind, DisplayName, Email, Error, NewUser, PasskeyName, RequestOrigin, User, UserHandle,
-    UserId,
+    AuditKind, DisplayName, Email, Error, NewUser, PasskeyName, RequestOrigin, SignInMethod, User,
+    UserHandle, UserId,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, UserRepository};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,6 @@ use webauthn_rs::prelude::PasskeyRegistration;
 
 use crate::hints::add_hints;
 use crate::passkeys::require_discoverable_credential;
-use crate::sign_in::AMR_PASSKEY;
 use crate::{App, Deps, RegistrationCredential, Session};
 
 /// A passkey sign-up request as received.
@@ -126,6 +125,7 @@ impl<D: Deps> App<D> {
             origin,
         )
         .await;
-        self.session(user, AMR_PASSKEY)
+        self.start_session(user, SignInMethod::Passkey, origin)
+            .await
     }
 }

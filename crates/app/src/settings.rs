@@ -32,4 +32,9 @@ pub struct Settings {
     pub hints: Vec<PasskeyHint>,
     /// Receivers of events (webhooks); empty for none.
     pub webhooks: Vec<WebhookEndpoint>,
+    /// How long a refresh token works; each refresh starts it again.
+    pub refresh_ttl: Duration,
+    /// How recent the last authentication must be for sensitive changes
+    /// (passkeys, password).
+    pub step_up_window: Duration,
 }

@@ -4,7 +4,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
-    AuditKind, CredentialId, Email, Error, EventType, Passkey, PasskeyUse, RequestOrigin, User,
+    AuditKind, CredentialId, Email, Error, EventType, Passkey, PasskeyUse, RequestOrigin,
+    SignInMethod, User,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository, UserRepository};
 use serde::{Deserialize, Serialize};
@@ -17,19 +18,16 @@ use crate::hints::add_hints;
 use crate::webhooks::event_data;
 use crate::{App, AuthenticationCredential, Deps, Session};
 
-/// `amr` of a passkey sign-in.
-pub(crate) const AMR_PASSKEY: &[&str] = &["webauthn"];
-
 /// Transports shown with a decoy credential: what a synced platform
 /// passkey reports.
 const DECOY_TRANSPORTS: [&str; 2] = ["hybrid", "internal"];
 
 #[derive(Serialize, Deserialize)]
-struct SignInState {
-    webauthn: DiscoverableAuthentication,
-    /// For email-scoped sign-in, the credential ids offered in
-    /// `allowCredentials`; only these are accepted.
-    allowed: Option<Vec<Vec<u8>>>,
+pub(crate) struct SignInState {
+    pub(crate) webauthn: DiscoverableAuthentication,
+    /// For email-scoped sign-in (and re-authentication), the credential
+    /// ids offered in `allowCredentials`; only these are accepted.
+    pub(crate) allowed: Option<Vec<Vec<u8>>>,
 }
 
 impl<D: Deps> App<D> {
@@ -123,10 +121,27 @@ impl<D: Deps> App<D> {
             self.unknown_credential_seen(&seen, origin).await;
             return Err(self.unknown_credential(&credential_id));
         };
+        let owner = self
+            .checked_assertion(state, credential, &passkey, owner, origin)
+            .await?;
+        self.start_session(owner, SignInMethod::Passkey, origin)
+            .await
+    }
+
+    /// [`Self::verify_assertion`], with a failure logged on the passkey's
+    /// account (a success is logged with the counter update, in one store
+    /// call); the passkey's owner.
+    pub(crate) async fn checked_assertion(
+        &self,
+        state: SignInState,
+        credential: &AuthenticationCredential,
+        passkey: &Passkey,
+        owner: User,
+        origin: &RequestOrigin,
+    ) -> Result<User, Error> {
         let outcome = self
-            .verify_assertion(state, credential, &passkey, owner, origin)
+            .verify_assertion(state, credential, passkey, owner, origin)
             .await;
-        // A success is logged with the counter update, in one store call.
         if let Err(error) = &outcome {
             self.audit(
                 passkey.user_id,
@@ -166,7 +181,7 @@ impl<D: Deps> App<D> {
         passkey: &Passkey,
         owner: User,
         origin: &RequestOrigin,
-    ) -> Result<Session, Error> {
+    ) -> Result<User, Error> {
         let assertion = &credential.0;
         if let Some(allowed) = &state.allowed
             && !allowed.contains(&assertion.raw_id)
@@ -235,11 +250,11 @@ impl<D: Deps> App<D> {
                 Error::authentication_failed("sign count did not increase")
             });
         }
-        self.session(owner, AMR_PASSKEY)
+        Ok(owner)
     }
 
     /// `PASSKEY_NOT_FOUND` with what `signalUnknownCredential` needs.
-    fn unknown_credential(&self, credential_id: &CredentialId) -> Error {
+    pub(crate) fn unknown_credential(&self, credential_id: &CredentialId) -> Error {
         Error::UnknownCredential {
             credential_id: URL_SAFE_NO_PAD.encode(credential_id.as_bytes()),
             rp_id: self.settings.rp_id.clone(),

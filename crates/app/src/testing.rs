@@ -53,6 +53,8 @@ impl TestApp {
             max_passkeys_per_user: 20,
             hints: Vec::new(),
             webhooks: Vec::new(),
+            refresh_ttl: Duration::from_secs(30 * 86_400),
+            step_up_window: Duration::from_secs(600),
         };
         let mut settings = settings;
         tweak(&mut settings);

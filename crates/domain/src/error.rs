@@ -18,6 +18,8 @@ pub enum ErrorCode {
     LastCredential,
     ServiceUnavailable,
     Internal,
+    ReauthenticationRequired,
+    SessionNotFound,
     UserNotFound,
 }
 
@@ -39,6 +41,8 @@ impl ErrorCode {
             Self::LastCredential => "LAST_CREDENTIAL",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+            Self::SessionNotFound => "SESSION_NOT_FOUND",
             Self::UserNotFound => "USER_NOT_FOUND",
         }
     }
@@ -93,6 +97,12 @@ pub enum Error {
     Unavailable(String),
     #[error("Internal error")]
     Unexpected(String),
+    /// A sensitive change needs a recent sign-in (or re-authentication).
+    #[error("Confirm it's you: sign in again with your passkey or password")]
+    ReauthenticationRequired,
+    /// A session id that is not one of the caller's active sessions.
+    #[error("No such session")]
+    SessionNotFound,
     /// A user id or email the admin API asked for that no account has.
     #[error("Unknown user")]
     UserNotFound,
@@ -116,6 +126,8 @@ impl Error {
             Self::LastCredential => ErrorCode::LastCredential,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Unexpected(_) => ErrorCode::Internal,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::SessionNotFound => ErrorCode::SessionNotFound,
             Self::UserNotFound => ErrorCode::UserNotFound,
         }
     }

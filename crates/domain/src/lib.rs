@@ -10,6 +10,7 @@ mod error;
 mod event;
 mod hint;
 mod passkey;
+mod session;
 mod text;
 mod user;
 
@@ -19,4 +20,5 @@ pub use error::{Error, ErrorCode};
 pub use event::{EventType, OutboxDelivery, OutboxEvent};
 pub use hint::PasskeyHint;
 pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};
+pub use session::{AuthSession, RefreshTokenHash, SessionId, SignInMethod};
 pub use user::{DisplayName, Email, NewUser, Password, User, UserHandle, UserId};

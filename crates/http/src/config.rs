@@ -108,6 +108,10 @@ pub struct TokensConfig {
     pub issuer: String,
     pub audience: String,
     pub ttl_secs: u64,
+    /// How long a refresh token works (each refresh starts it again).
+    pub refresh_ttl_secs: u64,
+    /// How recent the last authentication must be for sensitive changes.
+    pub step_up_window_secs: u64,
     pub signing_key: Option<SecretString>,
     pub signing_key_file: Option<PathBuf>,
     pub retired_key_files: Vec<PathBuf>,
@@ -276,6 +280,8 @@ mod tests {
         assert_eq!(config.server.client_disconnect_timeout_secs, 1);
         assert_eq!(config.webauthn.max_passkeys_per_user, 20);
         assert!(config.webauthn.hints.is_empty());
+        assert_eq!(config.tokens.refresh_ttl_secs, 30 * 86_400);
+        assert_eq!(config.tokens.step_up_window_secs, 600);
         assert_eq!(config.admin.listen_address(), None, "the admin API is off");
         assert!(config.admin.token.is_none());
     }

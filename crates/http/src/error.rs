@@ -42,7 +42,7 @@ pub struct ErrorDetail {
 }
 
 /// Every code an error body can carry: the domain's and the transport's.
-pub const ERROR_CODES: [&str; 20] = [
+pub const ERROR_CODES: [&str; 22] = [
     "VALIDATION_FAILED",
     "CHALLENGE_NOT_FOUND",
     "CHALLENGE_EXPIRED",
@@ -62,6 +62,8 @@ pub const ERROR_CODES: [&str; 20] = [
     "NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "RATE_LIMITED",
+    "REAUTHENTICATION_REQUIRED",
+    "SESSION_NOT_FOUND",
     "USER_NOT_FOUND",
 ];
 
@@ -87,6 +89,9 @@ pub mod answers {
     pub const UNAVAILABLE: &str = "`SERVICE_UNAVAILABLE`: the database or the ceremony store \
         does not answer; nothing was stored";
     pub const INTERNAL: &str = "`INTERNAL`: anything else; details only in the server log";
+    pub const REAUTHENTICATE: &str = "`REAUTHENTICATION_REQUIRED`: the last sign-in is older \
+        than `tokens.step_up_window_secs` (10 minutes by default); re-authenticate with \
+        `POST /api/auth/reauthenticate` and retry with the new token";
     pub const LIMIT_REACHED: &str = "`PASSKEY_LIMIT_REACHED`: the account holds as many \
         passkeys as `webauthn.max_passkeys_per_user` allows";
 }
@@ -140,6 +145,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::LastCredential => StatusCode::CONFLICT,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::ReauthenticationRequired => StatusCode::FORBIDDEN,
+        ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
     }
 }
 
@@ -230,6 +237,8 @@ mod tests {
             (ErrorCode::LastCredential, 409),
             (ErrorCode::ServiceUnavailable, 503),
             (ErrorCode::Internal, 500),
+            (ErrorCode::ReauthenticationRequired, 403),
+            (ErrorCode::SessionNotFound, 404),
             (ErrorCode::UserNotFound, 404),
         ];
         for (code, status) in table {

@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::pages;
-use crate::routes::{accounts, operations, passkeys};
+use crate::routes::{accounts, operations, passkeys, sessions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,12 @@ use crate::routes::{accounts, operations, passkeys};
         passkeys::list,
         passkeys::delete,
         passkeys::rename,
+        sessions::refresh,
+        sessions::logout,
+        sessions::list,
+        sessions::end,
+        sessions::reauthenticate_options,
+        sessions::reauthenticate,
         operations::healthz,
         operations::readyz,
         operations::jwks,
@@ -60,6 +66,8 @@ use crate::routes::{accounts, operations, passkeys};
             password login and changes, the signed-in user and their security log"),
         (name = "passkeys", description = "Registering, listing, renaming and removing \
             passkeys, and signing in with one"),
+        (name = "sessions", description = "Refresh tokens, signing out, the list of \
+            sessions, and re-authentication before sensitive changes (step-up)"),
         (name = "operations", description = "Health, readiness, keys, related origins, \
             metrics and this document"),
         (name = "pages", description = "The web pages (login, sign-up, passkey settings) \
@@ -81,8 +89,9 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The ES256 token of signup, login or passkey sign-in. Missing, \
-                         malformed or badly signed: `401 UNAUTHORIZED`; past `exp`: \
+                        "The ES256 token of signup, login, passkey sign-in, refresh or \
+                         re-authentication. Missing, malformed or badly signed, or its \
+                         session ended: `401 UNAUTHORIZED`; past `exp`: \
                          `401 TOKEN_EXPIRED`.",
                     ))
                     .build(),

@@ -45,7 +45,8 @@ impl Deps for ServiceDeps {
 /// Name of the cookie that carries the ceremony handles.
 pub const CEREMONY_COOKIE: &str = "monetro_ceremony";
 
-/// How often expired ceremonies and idle rate-limit state are dropped.
+/// How often expired ceremonies, ended sessions and idle rate-limit state
+/// are dropped.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A built service, listening, not yet serving.
@@ -331,6 +332,8 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         hints: PasskeyHint::parse_list(&config.webauthn.hints)
             .map_err(|e| anyhow::anyhow!("webauthn.hints: {e}"))?,
         webhooks: webhook_endpoints(config)?,
+        refresh_ttl: Duration::from_secs(config.tokens.refresh_ttl_secs),
+        step_up_window: Duration::from_secs(config.tokens.step_up_window_secs),
     })
 }
 
@@ -450,6 +453,11 @@ fn spawn_housekeeping<D: Deps>(app: web::Data<App<D>>, limits: web::Data<RateLim
                 Ok(0) => {}
                 Ok(purged) => tracing::debug!(purged, "expired ceremonies deleted"),
                 Err(e) => tracing::warn!(error = ?e, "could not purge expired ceremonies"),
+            }
+            match app.purge_ended_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "ended sessions deleted"),
+                Err(e) => tracing::warn!(error = ?e, "could not purge ended sessions"),
             }
         }
     });

@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The operations API.md marks *(bearer)*.
-const BEARER: [(&str, &str); 9] = [
+const BEARER: [(&str, &str); 14] = [
     ("GET", "/api/auth/me"),
     ("GET", "/api/auth/audit"),
     ("PUT", "/api/auth/password"),
@@ -27,10 +27,15 @@ const BEARER: [(&str, &str); 9] = [
     ("GET", "/api/auth/passkey/list"),
     ("DELETE", "/api/auth/passkey/{id}"),
     ("PATCH", "/api/auth/passkey/{id}"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/auth/sessions"),
+    ("DELETE", "/api/auth/sessions/{id}"),
+    ("POST", "/api/auth/reauthenticate-options"),
+    ("POST", "/api/auth/reauthenticate"),
 ];
 
 /// The operations behind the per-address rate limit.
-const RATE_LIMITED: [(&str, &str); 7] = [
+const RATE_LIMITED: [(&str, &str); 9] = [
     ("POST", "/api/auth/signup"),
     ("POST", "/api/auth/login"),
     ("PUT", "/api/auth/password"),
@@ -38,6 +43,8 @@ const RATE_LIMITED: [(&str, &str); 7] = [
     ("POST", "/api/auth/passkey/signup"),
     ("POST", "/api/auth/passkey/authenticate-options"),
     ("POST", "/api/auth/passkey/authenticate"),
+    ("POST", "/api/auth/token/refresh"),
+    ("POST", "/api/auth/reauthenticate"),
 ];
 
 /// The web pages, which the document lists too.
@@ -342,6 +349,12 @@ async fn answers_and_requests_fit_the_document() {
         }
     }
 
+    // The tour signed Ann out (`POST /api/auth/logout`): sign in again.
+    let login = json!({ "email": "ann@example.com", "password": "correct horse battery" });
+    let again = send(&anon, "POST", "/api/auth/login", Some(&login)).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    ann.token = Some(again.body["token"].as_str().unwrap().to_owned());
+
     // The pages and every asset they load (a script, a stylesheet, an icon).
     let mut asset_types = BTreeSet::new();
     for page in PAGES {
@@ -511,6 +524,64 @@ async fn answers_and_requests_fit_the_document() {
     .await;
     bad.assert_error(400, "VALIDATION_FAILED");
     doc.check("POST", "/api/auth/passkey/register-options", &bad);
+
+    // Sessions: refresh (and its reuse), the list, re-authentication with
+    // the password and with a passkey, ending a session, signing out.
+    let refresh = json!({ "refreshToken": created.body["refreshToken"] });
+    doc.check_request("POST", "/api/auth/token/refresh", &refresh);
+    let refreshed = send(&anon, "POST", "/api/auth/token/refresh", Some(&refresh)).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    doc.check("POST", "/api/auth/token/refresh", &refreshed);
+    carol.token = Some(refreshed.body["token"].as_str().unwrap().to_owned());
+    let reused = send(&anon, "POST", "/api/auth/token/refresh", Some(&refresh)).await;
+    reused.assert_error(401, "UNAUTHORIZED");
+    doc.check("POST", "/api/auth/token/refresh", &reused);
+    let sessions = send(&ann, "GET", "/api/auth/sessions", None).await;
+    assert_eq!(sessions.status, 200, "{}", sessions.body);
+    doc.check("GET", "/api/auth/sessions", &sessions);
+    let password = json!({ "password": "correct horse battery" });
+    doc.check_request("POST", "/api/auth/reauthenticate", &password);
+    let renewed = send(&ann, "POST", "/api/auth/reauthenticate", Some(&password)).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    doc.check("POST", "/api/auth/reauthenticate", &renewed);
+    // Ann's browser still holds her removed passkey.
+    browser.token = Some(renewed.body["token"].as_str().unwrap().to_owned());
+    let options = send(&browser, "POST", "/api/auth/reauthenticate-options", None).await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    doc.check("POST", "/api/auth/reauthenticate-options", &options);
+    let credential = browser
+        .authenticator
+        .authenticate(&options.body["publicKey"], &app.origin)
+        .unwrap();
+    let body = json!({ "credential": credential });
+    doc.check_request("POST", "/api/auth/reauthenticate", &body);
+    let unknown = send(&browser, "POST", "/api/auth/reauthenticate", Some(&body)).await;
+    unknown.assert_error(404, "PASSKEY_NOT_FOUND");
+    doc.check("POST", "/api/auth/reauthenticate", &unknown);
+    let other = sessions.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/auth/sessions/{other}");
+    let ended = send(&ann, "DELETE", &path, None).await;
+    assert_eq!(ended.status, 204, "{}", ended.body);
+    doc.check("DELETE", "/api/auth/sessions/{id}", &ended);
+    let gone = send(&ann, "DELETE", &path, None).await;
+    gone.assert_error(404, "SESSION_NOT_FOUND");
+    doc.check("DELETE", "/api/auth/sessions/{id}", &gone);
+    let logout = json!({ "refreshToken": refreshed.body["refreshToken"] });
+    doc.check_request("POST", "/api/auth/logout", &logout);
+    let out = send(&anon, "POST", "/api/auth/logout", Some(&logout)).await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    doc.check("POST", "/api/auth/logout", &out);
+    let refused = send(&carol, "GET", "/api/auth/sessions", None).await;
+    refused.assert_error(401, "UNAUTHORIZED");
+    doc.check("GET", "/api/auth/sessions", &refused);
 }
 
 /// The schemas reject what they should, so the checks above mean something.
@@ -521,11 +592,13 @@ async fn the_schema_checks_catch_misfits() {
     let session = json!({ "$ref": "#/components/schemas/Session" });
     let good = json!({ "token": "t", "tokenType": "Bearer", "expiresIn": 900,
         "user": { "id": "0190c6a4-5b7e-7c1a-9d3e-1f2a3b4c5d6e", "email": "a@b.c",
-                  "displayName": null } });
+                  "displayName": null },
+        "refreshToken": "A".repeat(43), "refreshExpiresIn": 2_592_000 });
     assert_eq!(doc.misfits(&session, &good, true), Vec::<String>::new());
     for (member, value) in [
         ("tokenType", json!("bearer")),
         ("expiresIn", json!("900")),
+        ("refreshToken", json!("A".repeat(42))),
         ("extra", json!(1)),
     ] {
         let mut bad = good.clone();
@@ -890,6 +963,13 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
         "^[A-Za-z0-9_-]*$" => text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        "^[A-Za-z0-9_-]{43}$" => {
+            text.len() == 43
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        }
+        "^(password|passkey)$" => matches!(text, "password" | "passkey"),
         "^Bearer$" => text == "Bearer",
         NO_CONTROL => !text.chars().any(char::is_control),
         NOT_BLANK => {

@@ -12,14 +12,15 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use monetro_domain::{
-    AuditEvent, AuditKind, CredentialId, DisplayName, Email, NewUser, Passkey, PasskeyId,
-    PasskeyName, PasskeyUse, RequestOrigin, User, UserHandle, UserId,
+    AuditEvent, AuditKind, AuthSession, CredentialId, DisplayName, Email, NewUser, Passkey,
+    PasskeyId, PasskeyName, PasskeyUse, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod,
+    User, UserHandle, UserId,
 };
 use uuid::Uuid;
 
 use crate::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    Readiness, StoreError, UserRepository,
+    Readiness, Rotation, SessionRepository, StoreError, UserRepository,
 };
 
 /// `seconds` after the moment the suite started, in whole seconds (which
@@ -789,6 +790,340 @@ pub async fn audit_log<S: UserRepository + AuditLog>(store: S) {
     assert_eq!(store.recent(bob.id, None, 10).await.unwrap(), vec![bobs]);
 }
 
+/// A session of `user` started at `at(seconds)`, lasting a day.
+pub fn sample_session(user: UserId, seconds: i64) -> AuthSession {
+    AuthSession {
+        id: SessionId::random(),
+        user_id: user,
+        method: SignInMethod::Password,
+        auth_time: at(seconds),
+        created_at: at(seconds),
+        last_seen_at: at(seconds),
+        expires_at: at(seconds + 86_400),
+        origin: RequestOrigin::new(Some("198.51.100.7".into()), Some("Mozilla/5.0 (X11)")),
+        revoked_at: None,
+    }
+}
+
+/// A distinct token hash per `n`.
+fn token(n: u8) -> RefreshTokenHash {
+    RefreshTokenHash([n; 32])
+}
+
+/// [`SessionRepository`]'s promises (needs users, so the store is both).
+pub async fn session_repository<S: UserRepository + SessionRepository>(store: S) {
+    let ann = sample_user("session-ann@example.com").user;
+    let bob = sample_user("session-bob@example.com").user;
+    for user in [&ann, &bob] {
+        store
+            .create_user(
+                NewUser {
+                    user: user.clone(),
+                    password_hash: None,
+                },
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+    }
+    let first = sample_session(ann.id, 0);
+    let second = AuthSession {
+        method: SignInMethod::Passkey,
+        ..sample_session(ann.id, 10)
+    };
+    let bobs = sample_session(bob.id, 20);
+    store.create_session(first.clone(), token(1)).await.unwrap();
+    store
+        .create_session(second.clone(), token(2))
+        .await
+        .unwrap();
+    store.create_session(bobs.clone(), token(3)).await.unwrap();
+    assert_eq!(
+        store.find_session(first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.find_session(SessionId::random()).await.unwrap(), None);
+    assert_eq!(
+        store.list_sessions(ann.id, at(30)).await.unwrap(),
+        vec![second.clone(), first.clone()],
+        "most recently seen first, only the user's"
+    );
+
+    // Rotation: the current token is replaced; the session is seen again.
+    let elsewhere = RequestOrigin::new(Some("203.0.113.5".into()), Some("Safari"));
+    let rotated = store
+        .rotate_session(token(1), token(11), at(40), at(40 + 86_400), &elsewhere)
+        .await
+        .unwrap();
+    let expected = AuthSession {
+        last_seen_at: at(40),
+        expires_at: at(40 + 86_400),
+        origin: elsewhere.clone(),
+        ..first.clone()
+    };
+    assert_eq!(rotated, Rotation::Rotated(expected.clone()));
+    assert_eq!(
+        store.find_session(first.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store
+            .rotate_session(token(99), token(98), at(41), at(41 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "an unknown token"
+    );
+
+    // Reuse of the rotated-out token revokes the whole session.
+    let reused = store
+        .rotate_session(token(1), token(12), at(50), at(50 + 86_400), &elsewhere)
+        .await
+        .unwrap();
+    let Rotation::Reused(revoked) = reused else {
+        panic!("{reused:?}")
+    };
+    assert_eq!(revoked.id, first.id);
+    assert_eq!(revoked.revoked_at, Some(at(50)));
+    assert_eq!(
+        store
+            .rotate_session(token(11), token(13), at(51), at(51 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "the current token of a revoked session"
+    );
+    assert_eq!(
+        store.list_sessions(ann.id, at(52)).await.unwrap(),
+        vec![second.clone()]
+    );
+
+    // An expired session refuses its token.
+    assert_eq!(
+        store
+            .rotate_session(
+                token(3),
+                token(31),
+                at(20 + 86_400),
+                at(30 + 86_400),
+                &elsewhere
+            )
+            .await
+            .unwrap(),
+        Rotation::Refused
+    );
+    assert!(
+        store
+            .list_sessions(bob.id, at(20 + 86_400))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Racing rotations with one token: one winner, the rest count as reuse.
+    let racing = sample_session(ann.id, 60);
+    store
+        .create_session(racing.clone(), token(4))
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..6u8)
+        .map(|i| {
+            let store = store.clone();
+            let origin = elsewhere.clone();
+            async move {
+                store
+                    .rotate_session(token(4), token(40 + i), at(61), at(61 + 86_400), &origin)
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Rotation::Rotated(_)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Rotation::Rotated(_) | Rotation::Reused(_))),
+        "{outcomes:?}"
+    );
+    assert!(
+        store
+            .find_session(racing.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some(),
+        "a race means a copied token: the session ends"
+    );
+
+    // Re-authentication: a fresh auth_time and method, a new token, the
+    // old one rotated out; only in the user's own active session.
+    assert_eq!(
+        store
+            .reauthenticate_session(
+                bob.id,
+                second.id,
+                SignInMethod::Password,
+                token(5),
+                at(70),
+                at(70 + 86_400)
+            )
+            .await
+            .unwrap(),
+        None,
+        "another user's session"
+    );
+    let fresh = store
+        .reauthenticate_session(
+            ann.id,
+            second.id,
+            SignInMethod::Password,
+            token(21),
+            at(70),
+            at(70 + 86_400),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fresh,
+        AuthSession {
+            method: SignInMethod::Password,
+            auth_time: at(70),
+            last_seen_at: at(70),
+            expires_at: at(70 + 86_400),
+            ..second.clone()
+        }
+    );
+    assert_eq!(
+        store.find_session(second.id).await.unwrap(),
+        Some(fresh.clone())
+    );
+    assert!(matches!(
+        store
+            .rotate_session(token(21), token(22), at(71), at(71 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Rotated(s) if s.auth_time == at(70)
+    ));
+    assert_eq!(
+        store
+            .reauthenticate_session(
+                ann.id,
+                first.id,
+                SignInMethod::Passkey,
+                token(6),
+                at(72),
+                at(72 + 86_400)
+            )
+            .await
+            .unwrap(),
+        None,
+        "a revoked session"
+    );
+
+    // Revoking: only the user's own active sessions.
+    assert!(
+        !store
+            .revoke_session(bob.id, second.id, at(80))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_session(ann.id, second.id, at(80))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session(ann.id, second.id, at(81))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session(ann.id, SessionId::random(), at(81))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .list_sessions(ann.id, at(82))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // By token: the current one or one rotated out ends the session.
+    let by_current = sample_session(bob.id, 90);
+    let by_old = sample_session(bob.id, 91);
+    store
+        .create_session(by_current.clone(), token(7))
+        .await
+        .unwrap();
+    store
+        .create_session(by_old.clone(), token(8))
+        .await
+        .unwrap();
+    store
+        .rotate_session(token(8), token(81), at(92), at(92 + 86_400), &elsewhere)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .revoke_session_by_token(token(7), at(93))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_session_by_token(token(8), at(93))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session_by_token(token(7), at(94))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session_by_token(token(200), at(94))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.list_sessions(bob.id, at(95)).await.unwrap(),
+        vec![bobs.clone()]
+    );
+
+    // Purging: ended sessions go, live ones stay.
+    let live = sample_session(bob.id, 100);
+    store.create_session(live.clone(), token(9)).await.unwrap();
+    let purged = store.purge_sessions(at(100)).await.unwrap();
+    assert_eq!(purged, 5, "the five revoked ones");
+    assert_eq!(store.find_session(first.id).await.unwrap(), None);
+    assert_eq!(store.find_session(live.id).await.unwrap(), Some(live));
+    assert_eq!(
+        store
+            .rotate_session(token(8), token(82), at(101), at(101 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "a purged session's tokens are forgotten"
+    );
+}
+
 /// [`Readiness`]'s promise on a working store.
 pub async fn readiness<S: Readiness>(store: S) {
     store.ping().await.unwrap();
@@ -1063,6 +1398,11 @@ mod tests {
     #[tokio::test]
     async fn memory_store_keeps_the_audit_contract() {
         audit_log(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_session_contract() {
+        session_repository(MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ mod error;
 mod hasher;
 mod outbox;
 mod repositories;
+mod sessions;
 mod tokens;
 
 pub use audit::AuditLog;
@@ -20,7 +21,8 @@ pub use error::StoreError;
 pub use hasher::PasswordHasher;
 pub use outbox::{DeliveryError, Notifier, NotifyError, Outbox, WebhookTransport};
 pub use repositories::{CredentialRepository, PoolStats, Readiness, StoredUser, UserRepository};
-pub use tokens::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
+pub use sessions::{Rotation, SessionRepository};
+pub use tokens::{AccessGrant, IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 
 #[cfg(feature = "contract")]
 pub mod contract;

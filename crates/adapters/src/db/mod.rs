@@ -20,12 +20,13 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, RunQueryDsl as _, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use monetro_domain::{
-    AuditEvent, CredentialId, Email, NewPasskey, NewUser, OutboxDelivery, OutboxEvent, Passkey,
-    PasskeyId, PasskeyName, PasskeyUse, User, UserHandle, UserId,
+    AuditEvent, AuthSession, CredentialId, Email, NewPasskey, NewUser, OutboxDelivery, OutboxEvent,
+    Passkey, PasskeyId, PasskeyName, PasskeyUse, RefreshTokenHash, RequestOrigin, SessionId,
+    SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Outbox,
-    PoolStats, Readiness, StoreError, StoredUser, UserRepository,
+    PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -459,6 +460,91 @@ impl Outbox for DbStore {
 
     async fn purge_delivered(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(on_backend!(self, None, purge_outbox(cutoff))? as u64)
+    }
+}
+
+impl SessionRepository for DbStore {
+    async fn create_session(
+        &self,
+        session: AuthSession,
+        token: RefreshTokenHash,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, None, create_session(&session, &token.0)).map(drop)
+    }
+
+    async fn rotate_session(
+        &self,
+        presented: RefreshTokenHash,
+        next: RefreshTokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        origin: &RequestOrigin,
+    ) -> Result<Rotation, StoreError> {
+        let origin = origin.clone();
+        let row = on_backend!(
+            self,
+            None,
+            rotate_session(&presented.0, &next.0, now, expires_at, &origin)
+        )?;
+        Ok(match row {
+            rows::RotationRow::Rotated(row) => Rotation::Rotated(row.into_session()?),
+            rows::RotationRow::Reused(row) => Rotation::Reused(row.into_session()?),
+            rows::RotationRow::Refused => Rotation::Refused,
+        })
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        method: SignInMethod,
+        next: RefreshTokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<AuthSession>, StoreError> {
+        let row = on_backend!(
+            self,
+            None,
+            reauthenticate_session(user.0, id.0, method, &next.0, now, expires_at)
+        )?;
+        row.map(rows::SessionRow::into_session).transpose()
+    }
+
+    async fn find_session(&self, id: SessionId) -> Result<Option<AuthSession>, StoreError> {
+        let row = on_backend!(self, None, find_session(id.0))?;
+        row.map(rows::SessionRow::into_session).transpose()
+    }
+
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuthSession>, StoreError> {
+        let rows = on_backend!(self, None, list_sessions(user.0, now))?;
+        rows.into_iter()
+            .map(rows::SessionRow::into_session)
+            .collect()
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, revoke_session(user.0, id.0, now))? == 1)
+    }
+
+    async fn revoke_session_by_token(
+        &self,
+        token: RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, revoke_session_by_token(&token.0, now))? == 1)
+    }
+
+    async fn purge_sessions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_backend!(self, None, purge_sessions(cutoff))? as u64)
     }
 }
 

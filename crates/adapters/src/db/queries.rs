@@ -34,16 +34,20 @@ macro_rules! queries {
         use chrono::{DateTime, Utc};
         use diesel::prelude::*;
         use monetro_domain::{
-            AuditEvent, NewUser, OutboxDelivery, OutboxEvent, Passkey, PasskeyUse,
+            AuditEvent, AuthSession, NewUser, OutboxDelivery, OutboxEvent, Passkey, PasskeyUse,
+            RequestOrigin, SignInMethod,
         };
         use monetro_ports::{Ceremony, CeremonyKind, StoreError};
         use uuid::Uuid;
 
         use super::{TxError, settle};
 
-        use crate::db::rows::{AuditRow, CeremonyRow, PasskeyRow, UserRow, join_transports};
+        use crate::db::rows::{
+            AuditRow, CeremonyRow, PasskeyRow, RotationRow, SessionRow, UserRow, join_transports,
+        };
         use crate::db::schema::$schema::{
-            audit_events, ceremonies, passkeys, users, webhook_outbox,
+            audit_events, ceremonies, passkeys, session_retired_tokens, sessions, users,
+            webhook_outbox,
         };
         use crate::db::types::DbUuid;
 
@@ -594,6 +598,247 @@ macro_rules! queries {
             .execute(conn)
         }
 
+        const SESSION_COLUMNS: (
+            sessions::id,
+            sessions::user_id,
+            sessions::method,
+            sessions::auth_time,
+            sessions::created_at,
+            sessions::last_seen_at,
+            sessions::expires_at,
+            sessions::user_agent,
+            sessions::client_ip,
+            sessions::revoked_at,
+        ) = (
+            sessions::id,
+            sessions::user_id,
+            sessions::method,
+            sessions::auth_time,
+            sessions::created_at,
+            sessions::last_seen_at,
+            sessions::expires_at,
+            sessions::user_agent,
+            sessions::client_ip,
+            sessions::revoked_at,
+        );
+
+        pub fn create_session(
+            conn: &mut Conn,
+            session: &AuthSession,
+            token: &[u8],
+        ) -> QueryResult<usize> {
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(DbUuid(session.id.0)),
+                    sessions::user_id.eq(DbUuid(session.user_id.0)),
+                    sessions::token_hash.eq(token),
+                    sessions::method.eq(session.method.as_str()),
+                    sessions::auth_time.eq(session.auth_time),
+                    sessions::created_at.eq(session.created_at),
+                    sessions::last_seen_at.eq(session.last_seen_at),
+                    sessions::expires_at.eq(session.expires_at),
+                    sessions::user_agent.eq(session.origin.user_agent.as_deref()),
+                    sessions::client_ip.eq(session.origin.client_ip.as_deref()),
+                    sessions::revoked_at.eq(session.revoked_at),
+                ))
+                .execute(conn)
+        }
+
+        /// Keeps `token` (the session's current one until now) as rotated
+        /// out, until it would have expired.
+        fn retire_token(
+            conn: &mut Conn,
+            token: &[u8],
+            session: Uuid,
+            expires_at: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::insert_into(session_retired_tokens::table)
+                .values((
+                    session_retired_tokens::token_hash.eq(token),
+                    session_retired_tokens::session_id.eq(DbUuid(session)),
+                    session_retired_tokens::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+        }
+
+        /// The compare-and-swap of a refresh: the session holding
+        /// `presented` is locked (PostgreSQL) or the database is (SQLite),
+        /// so of racing refreshes one finds it current and the others find
+        /// it rotated out.
+        pub fn rotate_session(
+            conn: &mut Conn,
+            presented: &[u8],
+            next: &[u8],
+            now: DateTime<Utc>,
+            expires_at: DateTime<Utc>,
+            origin: &RequestOrigin,
+        ) -> QueryResult<RotationRow> {
+            write_transaction(conn, |conn| {
+                if let Some((current, row)) = lock_session_by_token(conn, presented)? {
+                    if row.revoked_at.is_some() || row.expires_at <= now {
+                        return Ok(RotationRow::Refused);
+                    }
+                    retire_token(conn, &current, row.id.0, row.expires_at)?;
+                    let rotated = diesel::update(sessions::table.filter(sessions::id.eq(row.id)))
+                        .set((
+                            sessions::token_hash.eq(next),
+                            sessions::last_seen_at.eq(now),
+                            sessions::expires_at.eq(expires_at),
+                            sessions::user_agent.eq(origin.user_agent.as_deref()),
+                            sessions::client_ip.eq(origin.client_ip.as_deref()),
+                        ))
+                        .returning(SESSION_COLUMNS)
+                        .get_result(conn)?;
+                    return Ok(RotationRow::Rotated(rotated));
+                }
+                let Some(family) = retired_session(conn, presented)? else {
+                    return Ok(RotationRow::Refused);
+                };
+                revoke_session_row(conn, family, now)?;
+                let session = sessions::table
+                    .filter(sessions::id.eq(family))
+                    .select(SESSION_COLUMNS)
+                    .first(conn)
+                    .optional()?;
+                Ok(session.map_or(RotationRow::Refused, RotationRow::Reused))
+            })
+        }
+
+        /// The session that rotated `token` out, if any.
+        fn retired_session(conn: &mut Conn, token: &[u8]) -> QueryResult<Option<DbUuid>> {
+            session_retired_tokens::table
+                .filter(session_retired_tokens::token_hash.eq(token))
+                .select(session_retired_tokens::session_id)
+                .first(conn)
+                .optional()
+        }
+
+        fn revoke_session_row(
+            conn: &mut Conn,
+            id: DbUuid,
+            now: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(id))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(Some(now)))
+            .execute(conn)
+        }
+
+        pub fn reauthenticate_session(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+            method: SignInMethod,
+            next: &[u8],
+            now: DateTime<Utc>,
+            expires_at: DateTime<Utc>,
+        ) -> QueryResult<Option<SessionRow>> {
+            write_transaction(conn, |conn| {
+                let Some((current, row)) = lock_session_by_id(conn, id)? else {
+                    return Ok(None);
+                };
+                if row.user_id.0 != user || row.revoked_at.is_some() || row.expires_at <= now {
+                    return Ok(None);
+                }
+                retire_token(conn, &current, id, row.expires_at)?;
+                diesel::update(sessions::table.filter(sessions::id.eq(DbUuid(id))))
+                    .set((
+                        sessions::token_hash.eq(next),
+                        sessions::method.eq(method.as_str()),
+                        sessions::auth_time.eq(now),
+                        sessions::last_seen_at.eq(now),
+                        sessions::expires_at.eq(expires_at),
+                    ))
+                    .returning(SESSION_COLUMNS)
+                    .get_result(conn)
+                    .optional()
+            })
+        }
+
+        pub fn find_session(conn: &mut Conn, id: Uuid) -> QueryResult<Option<SessionRow>> {
+            sessions::table
+                .filter(sessions::id.eq(DbUuid(id)))
+                .select(SESSION_COLUMNS)
+                .first(conn)
+                .optional()
+        }
+
+        pub fn list_sessions(
+            conn: &mut Conn,
+            user: Uuid,
+            now: DateTime<Utc>,
+        ) -> QueryResult<Vec<SessionRow>> {
+            sessions::table
+                .filter(sessions::user_id.eq(DbUuid(user)))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .order((sessions::last_seen_at.desc(), sessions::id.desc()))
+                .select(SESSION_COLUMNS)
+                .load(conn)
+        }
+
+        pub fn revoke_session(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+            now: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(DbUuid(id)))
+                    .filter(sessions::user_id.eq(DbUuid(user)))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(Some(now)))
+            .execute(conn)
+        }
+
+        pub fn revoke_session_by_token(
+            conn: &mut Conn,
+            token: &[u8],
+            now: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            write_transaction(conn, |conn| {
+                let holder: Option<DbUuid> = sessions::table
+                    .filter(sessions::token_hash.eq(token))
+                    .select(sessions::id)
+                    .first(conn)
+                    .optional()?;
+                let family = match holder {
+                    Some(id) => Some(id),
+                    None => retired_session(conn, token)?,
+                };
+                match family {
+                    Some(id) => revoke_session_row(conn, id, now),
+                    None => Ok(0),
+                }
+            })
+        }
+
+        /// Rotated-out tokens past their expiry, then sessions that ended
+        /// before `cutoff` (their tokens go with them).
+        pub fn purge_sessions(conn: &mut Conn, cutoff: DateTime<Utc>) -> QueryResult<usize> {
+            write_transaction(conn, |conn| {
+                diesel::delete(
+                    session_retired_tokens::table
+                        .filter(session_retired_tokens::expires_at.lt(cutoff)),
+                )
+                .execute(conn)?;
+                let expired =
+                    diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff)))
+                        .execute(conn)?;
+                let revoked =
+                    diesel::delete(sessions::table.filter(sessions::revoked_at.lt(cutoff)))
+                        .execute(conn)?;
+                Ok(expired + revoked)
+            })
+        }
+
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {
             diesel::sql_query("SELECT 1").execute(conn)
         }
@@ -698,6 +943,31 @@ pub mod pg {
             .optional()
             .map(|row| row.map(|hash| hash.is_some()))
     }
+
+    /// The session holding `token` as its current one, with that token,
+    /// locked until the transaction ends (`FOR UPDATE`).
+    fn lock_session_by_token(
+        conn: &mut Conn,
+        token: &[u8],
+    ) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::token_hash.eq(token))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .for_update()
+            .first(conn)
+            .optional()
+    }
+
+    /// The session `id` with its current token, locked like
+    /// [`lock_session_by_token`].
+    fn lock_session_by_id(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::id.eq(DbUuid(id)))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .for_update()
+            .first(conn)
+            .optional()
+    }
 }
 
 pub mod sqlite {
@@ -777,5 +1047,27 @@ pub mod sqlite {
             .first::<Option<String>>(conn)
             .optional()
             .map(|row| row.map(|hash| hash.is_some()))
+    }
+
+    /// The session holding `token` as its current one, with that token;
+    /// the immediate transaction already excludes other writers.
+    fn lock_session_by_token(
+        conn: &mut Conn,
+        token: &[u8],
+    ) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::token_hash.eq(token))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .first(conn)
+            .optional()
+    }
+
+    /// The session `id` with its current token.
+    fn lock_session_by_id(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::id.eq(DbUuid(id)))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .first(conn)
+            .optional()
     }
 }

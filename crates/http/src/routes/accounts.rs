@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::{AuditEventBody, AuditPage, MeBody, SessionBody, UserBody};
 use crate::error::{ApiError, ErrorBody, answers};
-use crate::extract::{Admitted, Authenticated, Requester};
+use crate::extract::{Admitted, Authenticated, Recent, Requester};
 use crate::limits::RateLimits;
 use crate::routes::Object;
 
@@ -248,6 +248,7 @@ pub async fn audit<D: Deps>(
         (status = 401, description = "`UNAUTHORIZED` / `TOKEN_EXPIRED`: as for every bearer \
             call; `INVALID_CREDENTIALS`: the account has a password and `currentPassword` is \
             missing or wrong", body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
         (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -258,7 +259,7 @@ pub async fn audit<D: Deps>(
 )]
 pub async fn set_password<D: Deps>(
     _admitted: Admitted,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     requester: Requester,
     app: web::Data<App<D>>,
     body: web::Json<Object<SetPasswordBody>>,

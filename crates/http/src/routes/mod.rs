@@ -8,6 +8,7 @@
 pub(crate) mod accounts;
 pub(crate) mod operations;
 pub(crate) mod passkeys;
+pub(crate) mod sessions;
 
 pub use operations::RelatedOrigins;
 
@@ -114,6 +115,36 @@ fn table<D: Deps>() -> Vec<(Method, &'static str, Route)> {
             Method::PATCH,
             "/api/auth/passkey/{id}",
             web::to(passkeys::rename::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/token/refresh",
+            web::to(sessions::refresh::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/logout",
+            web::to(sessions::logout::<D>),
+        ),
+        (
+            Method::GET,
+            "/api/auth/sessions",
+            web::to(sessions::list::<D>),
+        ),
+        (
+            Method::DELETE,
+            "/api/auth/sessions/{id}",
+            web::to(sessions::end::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/reauthenticate-options",
+            web::to(sessions::reauthenticate_options::<D>),
+        ),
+        (
+            Method::POST,
+            "/api/auth/reauthenticate",
+            web::to(sessions::reauthenticate::<D>),
         ),
     ]
 }

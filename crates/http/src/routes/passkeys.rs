@@ -14,7 +14,7 @@ use crate::dto::{
     PasskeyListBody, RegistrationResponseJson, SessionBody,
 };
 use crate::error::{ApiError, ErrorBody, answers};
-use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
+use crate::extract::{Admitted, Authenticated, Ceremonies, Recent, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
 use crate::routes::accounts::session_response;
@@ -119,6 +119,7 @@ pub struct RenameBody {
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 409, description = answers::LIMIT_REACHED, body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
@@ -127,7 +128,7 @@ pub struct RenameBody {
 )]
 pub async fn register_options<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     ceremonies: Ceremonies,
 ) -> Result<HttpResponse, ApiError> {
     let (handle, options) = app.start_registration(auth.user_id, None).await?;
@@ -159,6 +160,7 @@ pub async fn register_options<D: Deps>(
             documented shape, or a hint is not `security-key`, `client-device` or `hybrid`",
             body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 409, description = answers::LIMIT_REACHED, body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
@@ -168,7 +170,7 @@ pub async fn register_options<D: Deps>(
 )]
 pub async fn register_options_with_hints<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     ceremonies: Ceremonies,
     limit: web::Data<BodyLimit>,
     request: HttpRequest,
@@ -374,6 +376,7 @@ pub async fn list<D: Deps>(
         (status = 204, description = "Removed"),
         (status = 400, description = "`VALIDATION_FAILED`: the id is not a UUID", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
             body = ErrorBody),
         (status = 409, description = "`LAST_CREDENTIAL`: the account has no password and \
@@ -385,7 +388,7 @@ pub async fn list<D: Deps>(
 )]
 pub async fn delete<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     requester: Requester,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -407,6 +410,7 @@ pub async fn delete<D: Deps>(
         (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
             shape, the name is blank or too long, or the id is not a UUID", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
             body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
@@ -417,7 +421,7 @@ pub async fn delete<D: Deps>(
 )]
 pub async fn rename<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     requester: Requester,
     id: web::Path<String>,
     body: web::Json<Object<RenameBody>>,
