@@ -99,7 +99,8 @@ pub async fn refresh<D: Deps>(
     path = "/api/auth/logout",
     operation_id = "logout",
     tag = "sessions",
-    security(("bearer" = [])),
+    // The bearer token or the body's refresh token: either signs out.
+    security((), ("bearer" = [])),
     request_body = Option<LogoutBody>,
     responses(
         (status = 204, description = "Signed out"),
