@@ -6,7 +6,7 @@
 INSERT INTO ceremonies (handle, kind, user_id, state, expires_at)
 VALUES (md5(random()::text) || :client_id, 'authentication', NULL, repeat('x', 1200), now() + interval '5 minutes')
 RETURNING handle \gset
-DELETE FROM ceremonies WHERE handle = :'handle' AND kind = 'authentication' AND user_id IS NULL
+DELETE FROM ceremonies WHERE handle = :handle AND kind = 'authentication' AND user_id IS NULL
 RETURNING handle, kind, user_id, state, expires_at;
 SELECT p.id, p.user_id, p.name, p.credential_id, p.verifier, p.sign_count, p.backup_eligible,
        p.backed_up, p.transports, p.aaguid, p.created_at, p.last_used_at,
