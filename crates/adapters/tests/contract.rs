@@ -107,3 +107,19 @@ async fn an_unreachable_redis_is_unavailable() {
         result.err()
     );
 }
+
+#[test]
+fn zero_pool_sizes_and_timeouts_are_refused_not_a_panic() {
+    let db = TestDatabase::sqlite();
+    for (max_connections, acquire_timeout) in [(0, 5), (8, 0)] {
+        let opened = DbStore::open(&DbSettings {
+            url: db.url.clone(),
+            max_connections,
+            acquire_timeout: Duration::from_secs(acquire_timeout),
+        });
+        assert!(
+            opened.is_err(),
+            "{max_connections} connections, {acquire_timeout} s"
+        );
+    }
+}
