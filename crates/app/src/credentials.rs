@@ -5,19 +5,56 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::CredentialId;
 use serde::Deserialize;
+use serde_json::Value;
 use uuid::Uuid;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 /// `RegistrationResponseJSON`: binary members strictly base64url without
 /// padding, `type` `"public-key"`, `id` the encoding of `rawId`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "RegisterPublicKeyCredential")]
+#[serde(try_from = "Value")]
 pub struct RegistrationCredential(pub(crate) RegisterPublicKeyCredential);
 
 /// `AuthenticationResponseJSON`, with the same shape rules.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "PublicKeyCredential")]
+#[serde(try_from = "Value")]
 pub struct AuthenticationCredential(pub(crate) PublicKeyCredential);
+
+/// The binary members of each credential (`[member]` or
+/// `[member, inner member]`).
+const REGISTRATION_BINARY: [&[&str]; 3] = [
+    &["rawId"],
+    &["response", "clientDataJSON"],
+    &["response", "attestationObject"],
+];
+const AUTHENTICATION_BINARY: [&[&str]; 5] = [
+    &["rawId"],
+    &["response", "clientDataJSON"],
+    &["response", "authenticatorData"],
+    &["response", "signature"],
+    &["response", "userHandle"],
+];
+
+/// webauthn-rs also decodes padded base64url; API.md allows only unpadded
+/// base64url, so the strings are checked before it sees them. A member that
+/// is absent or not a string is left for it to refuse.
+fn check_binary(json: &Value, members: &[&[&str]]) -> Result<(), String> {
+    for path in members {
+        let member = path.iter().try_fold(json, |value, name| value.get(name));
+        if let Some(Value::String(text)) = member {
+            let unpadded_base64url = text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !unpadded_base64url {
+                return Err(format!(
+                    "{} must be base64url without padding",
+                    path.join(".")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 fn check_envelope(id: &str, raw_id: &[u8], type_: &str) -> Result<(), String> {
     if type_ != "public-key" {
@@ -32,19 +69,25 @@ fn check_envelope(id: &str, raw_id: &[u8], type_: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl TryFrom<RegisterPublicKeyCredential> for RegistrationCredential {
+impl TryFrom<Value> for RegistrationCredential {
     type Error = String;
 
-    fn try_from(credential: RegisterPublicKeyCredential) -> Result<Self, Self::Error> {
+    fn try_from(json: Value) -> Result<Self, Self::Error> {
+        check_binary(&json, &REGISTRATION_BINARY)?;
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(json).map_err(|e| e.to_string())?;
         check_envelope(&credential.id, &credential.raw_id, &credential.type_)?;
         Ok(Self(credential))
     }
 }
 
-impl TryFrom<PublicKeyCredential> for AuthenticationCredential {
+impl TryFrom<Value> for AuthenticationCredential {
     type Error = String;
 
-    fn try_from(credential: PublicKeyCredential) -> Result<Self, Self::Error> {
+    fn try_from(json: Value) -> Result<Self, Self::Error> {
+        check_binary(&json, &AUTHENTICATION_BINARY)?;
+        let credential: PublicKeyCredential =
+            serde_json::from_value(json).map_err(|e| e.to_string())?;
         check_envelope(&credential.id, &credential.raw_id, &credential.type_)?;
         Ok(Self(credential))
     }
@@ -54,7 +97,7 @@ impl RegistrationCredential {
     /// The authenticator model's AAGUID, from the attested credential data
     /// in the attestation object's `authData` (bytes 37–52). webauthn-rs
     /// does not expose it for `attestation: "none"`. Nil when absent.
-    pub(crate) fn aaguid(&self) -> Uuid {
+    pub fn aaguid(&self) -> Uuid {
         let attestation: Result<serde_cbor_2::Value, _> =
             serde_cbor_2::from_slice(&self.0.response.attestation_object);
         let Ok(serde_cbor_2::Value::Map(members)) = attestation else {
@@ -102,6 +145,28 @@ mod tests {
                 serde_json::from_value(registration(id, raw));
             assert!(parsed.is_err(), "{raw} accepted");
         }
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/credential_json/crash-padded`):
+    /// webauthn-rs decoded padded members, which API.md refuses.
+    #[test]
+    fn refuses_padding_and_the_standard_alphabet_in_every_binary_member() {
+        let mut padded = registration("AAEC_-8", "AAEC_-8");
+        padded["response"]["attestationObject"] = json!("oA==");
+        let mut standard = registration("AAEC_-8", "AAEC/+8");
+        standard["response"]["clientDataJSON"] = json!("e30");
+        for body in [padded, standard] {
+            let parsed: Result<RegistrationCredential, _> = serde_json::from_value(body.clone());
+            assert!(parsed.is_err(), "{body} accepted");
+        }
+        let assertion = json!({
+            "id": "AAEC_-8", "rawId": "AAEC_-8", "type": "public-key",
+            "response": {
+                "clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA",
+                "userHandle": "AA=="
+            }
+        });
+        assert!(serde_json::from_value::<AuthenticationCredential>(assertion).is_err());
     }
 
     #[test]
