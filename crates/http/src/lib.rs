@@ -18,4 +18,7 @@ mod security;
 pub mod startup;
 pub mod telemetry;
 
+pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+pub use limits::RateLimits;
+pub use metrics::Metrics;
