@@ -199,10 +199,11 @@ const MAX_CEREMONY_TTL_SECS: u64 = 86_400;
 /// The longest grace period after a ceremony's expiry: 30 days.
 const MAX_CEREMONY_GRACE_SECS: u64 = 30 * 86_400;
 
-/// The checks of a configuration that need no I/O: pool sizes, durations, the relying
-/// party (origins on or under the RP ID, `http://` only on localhost, no
-/// path), trusted proxies and CORS origins. Building the service runs them first,
-/// so a bad value is reported before a database is opened or a key made.
+/// The checks of a configuration that need no I/O: pool sizes, durations,
+/// the relying party (origins on or under the RP ID, `http://` only on
+/// localhost, no path), trusted proxies and CORS origins. Building the
+/// service runs them first, so a bad value is reported before a database is
+/// opened or a key made.
 pub fn validate(config: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(
         config.database.max_connections > 0 && config.database.acquire_timeout_secs > 0,
