@@ -15,7 +15,11 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # No sanitizer: the code is safe Rust (unsafe_code is forbidden), and
 # AddressSanitizer needs a nightly compiler; this way the stable toolchain
 # builds the targets (optimised, with debug assertions and overflow checks).
-flags=(--sanitizer none)
+# The build is kept outside the checkout, so a later run on the same machine
+# (CI clones afresh) rebuilds only the service's crates, not the ~10 minutes
+# of dependencies.
+target_dir="${MONETRO_FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/monetro-fuzz-target}"
+flags=(--sanitizer none --target-dir "$target_dir")
 
 cargo fuzz build "${flags[@]}"
 scratch="$(mktemp -d)"
