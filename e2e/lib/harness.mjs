@@ -57,9 +57,10 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => process.exit(1));
 }
 
-// Starts the service; resolves once /healthz answers. `stop()` ends it
-// (SIGTERM, then SIGKILL) and deletes its directory.
-export async function startService() {
+// Starts the service (with `env` added to its environment); resolves once
+// /healthz answers. `stop()` ends it (SIGTERM, then SIGKILL) and deletes
+// its directory.
+export async function startService({ env: extra = {} } = {}) {
   ensureBinary();
   const dir = await mkdtemp(path.join(os.tmpdir(), "monetro-e2e-"));
   const port = await freePort();
@@ -73,6 +74,7 @@ export async function startService() {
     MONETRO__SECRETS__DATA_DIR: path.join(dir, "data"),
     MONETRO__LOG__FORMAT: "json",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
+    ...extra,
   };
   delete env.MONETRO_ENV;
   const child = spawn(BINARY, [], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });

@@ -147,7 +147,7 @@ describe("documented errors in the browser", { timeout: 180_000 }, () => {
     await page.goto(`${service.origin}/signup`);
     await page.getByLabel("Email", { exact: true }).fill("bob@example.com");
     await page.getByLabel("Password", { exact: true }).fill("another long password");
-    await page.getByRole("button", { name: "Sign up" }).click();
+    await page.getByRole("button", { name: "Sign up", exact: true }).click();
     await expectText(alert(), "An account with this email already exists.");
     assert.equal(path(), "/signup");
   });

@@ -93,7 +93,7 @@ describe("passkeys in the browser", { timeout: 180_000 }, () => {
     await page.getByLabel("Email", { exact: true }).fill(EMAIL);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Display name", { exact: true }).fill("Ann");
-    await page.getByRole("button", { name: "Sign up" }).click();
+    await page.getByRole("button", { name: "Sign up", exact: true }).click();
     await page.waitForURL(`**${PASSKEYS}`);
     await page.getByRole("heading", { name: "Passkeys", exact: true }).waitFor();
     await expectText(page.locator("#who"), EMAIL);

@@ -44,7 +44,8 @@ pub struct RedisSettings {
     /// How long past its expiry a ceremony is kept (so a late finish can
     /// still answer "expired"); Redis drops it after that by itself.
     pub retention: Duration,
-    /// Bound on every command: a Redis that does not answer is unavailable.
+    /// Bound on every call, connecting included: a Redis that does not
+    /// answer within it is unavailable.
     pub timeout: Duration,
 }
 
@@ -87,6 +88,25 @@ impl RedisCeremonies {
         })
     }
 
+    /// Runs one call within the configured timeout. The connection manager
+    /// bounds each command and each connection attempt, but a call made
+    /// while it reconnects waits for the reconnection, retries and back-off
+    /// included: several times the timeout.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.settings.timeout, call)
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "Redis did not answer within {:?}",
+                    self.settings.timeout
+                ))
+            })?
+            .map_err(failure)
+    }
+
     fn key(&self, handle: &CeremonyHandle) -> String {
         format!("{}ceremony:{}", self.settings.prefix, handle.0)
     }
@@ -107,8 +127,8 @@ impl ChallengeStore for RedisCeremonies {
         let retention = TimeDelta::from_std(self.settings.retention).unwrap_or(TimeDelta::MAX);
         let drop_at_ms = (ceremony.expires_at + retention).timestamp_millis();
         let mut connection = self.connection.clone();
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hset_multiple(
                 &key,
                 &[
@@ -122,10 +142,8 @@ impl ChallengeStore for RedisCeremonies {
             .pexpire_at(&key, drop_at_ms)
             .ignore()
             .zadd(self.expiry_index(), &ceremony.handle.0, expires_ms)
-            .ignore()
-            .query_async::<()>(&mut connection)
-            .await
-            .map_err(failure)
+            .ignore();
+        self.bounded(pipe.query_async::<()>(&mut connection)).await
     }
 
     async fn take(
@@ -135,16 +153,13 @@ impl ChallengeStore for RedisCeremonies {
         user_id: Option<UserId>,
     ) -> Result<Option<Ceremony>, StoreError> {
         let mut connection = self.connection.clone();
-        let found: Option<(String, i64)> = self
-            .take
-            .key(self.key(handle))
+        let mut take = self.take.prepare_invoke();
+        take.key(self.key(handle))
             .key(self.expiry_index())
             .arg(kind.as_str())
             .arg(user_field(user_id))
-            .arg(&handle.0)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(failure)?;
+            .arg(&handle.0);
+        let found: Option<(String, i64)> = self.bounded(take.invoke_async(&mut connection)).await?;
         let Some((state, expires_ms)) = found else {
             return Ok(None);
         };
@@ -161,20 +176,19 @@ impl ChallengeStore for RedisCeremonies {
 
     async fn purge_expired(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut connection = self.connection.clone();
-        self.purge
+        let mut purge = self.purge.prepare_invoke();
+        purge
             .key(self.expiry_index())
             .arg(cutoff.timestamp_millis())
-            .arg(format!("{}ceremony:", self.settings.prefix))
-            .invoke_async(&mut connection)
-            .await
-            .map_err(failure)
+            .arg(format!("{}ceremony:", self.settings.prefix));
+        self.bounded(purge.invoke_async(&mut connection)).await
     }
 }
 
 impl Readiness for RedisCeremonies {
     async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
-        connection.ping::<String>().await.map(drop).map_err(failure)
+        self.bounded(connection.ping::<String>()).await.map(drop)
     }
 
     fn pool_stats(&self) -> PoolStats {

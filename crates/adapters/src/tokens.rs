@@ -2,9 +2,10 @@
 //! them with.
 //!
 //! Tokens are signed here, as JWS compact serialisation with a key parsed
-//! once: jsonwebtoken re-parses its PKCS#8 key on every token, which costs
-//! more than the signature itself (docs/BENCHMARKS.md). jsonwebtoken checks
-//! them, and the tests prove it accepts what is signed here.
+//! once, by `ring`: jsonwebtoken re-parses its PKCS#8 key on every token,
+//! and RustCrypto's P-256 signature costs ~250 µs where ring's costs a
+//! tenth of that (docs/BENCHMARKS.md). jsonwebtoken checks them, and the
+//! tests prove it accepts what is signed here.
 //!
 //! One key signs; retired keys still verify until they are removed from
 //! configuration, so keys can rotate without signing anybody out.
@@ -16,13 +17,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use monetro_domain::UserId;
-use monetro_ports::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
+use monetro_domain::{SessionId, UserId};
+use monetro_ports::{AccessGrant, IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 use p256::SecretKey;
-use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -49,6 +50,12 @@ struct Claims {
     exp: i64,
     jti: String,
     amr: Vec<String>,
+    /// The session (absent in tokens issued before sessions existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    /// When the person last authenticated (OpenID Connect Core §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
 }
 
 struct PublicKey {
@@ -59,7 +66,9 @@ struct PublicKey {
 struct Keys {
     settings: TokenSettings,
     signing_kid: String,
-    signing: SigningKey,
+    /// Signs with ES256's fixed-width R ‖ S (RFC 7518 §3.4).
+    signing: EcdsaKeyPair,
+    random: SystemRandom,
     /// The base64url JOSE header of every token this key signs.
     encoded_header: String,
     verifying: HashMap<String, PublicKey>,
@@ -96,11 +105,23 @@ fn public_jwk(pem: &str) -> Result<(String, PublicKey), String> {
     Ok((kid.clone(), PublicKey { decoding, jwk }))
 }
 
+/// The PEM's key as ring's signing key pair.
+fn ring_key_pair(pem: &str) -> Result<EcdsaKeyPair, String> {
+    let secret = SecretKey::from_pkcs8_pem(pem).map_err(|e| format!("signing key: {e}"))?;
+    let public = secret.public_key().to_encoded_point(false);
+    EcdsaKeyPair::from_private_key_and_public_key(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &secret.to_bytes(),
+        public.as_bytes(),
+        &SystemRandom::new(),
+    )
+    .map_err(|e| format!("signing key rejected: {e}"))
+}
+
 impl JwtIssuer {
     pub fn new(settings: TokenSettings) -> Result<Self, String> {
         let (signing_kid, active) = public_jwk(&settings.signing_key_pem)?;
-        let signing = SigningKey::from_pkcs8_pem(&settings.signing_key_pem)
-            .map_err(|e| format!("signing key: {e}"))?;
+        let signing = ring_key_pair(&settings.signing_key_pem)?;
         let header = json!({ "typ": "JWT", "alg": "ES256", "kid": signing_kid });
         let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
         let mut verifying = HashMap::from([(signing_kid.clone(), active)]);
@@ -120,6 +141,7 @@ impl JwtIssuer {
                 settings,
                 signing_kid,
                 signing,
+                random: SystemRandom::new(),
                 encoded_header,
                 verifying,
                 validation,
@@ -134,22 +156,19 @@ impl JwtIssuer {
 }
 
 impl TokenIssuer for JwtIssuer {
-    fn issue(
-        &self,
-        user: UserId,
-        amr: &[&str],
-        now: DateTime<Utc>,
-    ) -> Result<IssuedToken, TokenError> {
+    fn issue(&self, grant: &AccessGrant, now: DateTime<Utc>) -> Result<IssuedToken, TokenError> {
         let keys = &self.keys;
         let lifetime = i64::try_from(keys.settings.lifetime_secs).unwrap_or(i64::MAX);
         let claims = Claims {
             iss: keys.settings.issuer.clone(),
             aud: keys.settings.audience.clone(),
-            sub: user.to_string(),
+            sub: grant.user.to_string(),
             iat: now.timestamp(),
             exp: now.timestamp().saturating_add(lifetime),
             jti: Uuid::new_v4().to_string(),
-            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+            amr: grant.amr.iter().map(|m| (*m).to_owned()).collect(),
+            sid: Some(grant.session.to_string()),
+            auth_time: Some(grant.auth_time.timestamp()),
         };
         let payload =
             serde_json::to_vec(&claims).map_err(|e| TokenError::Signing(e.to_string()))?;
@@ -158,10 +177,12 @@ impl TokenIssuer for JwtIssuer {
             keys.encoded_header,
             URL_SAFE_NO_PAD.encode(payload)
         );
-        // RFC 7518 §3.4: the ES256 signature is R || S, 64 bytes.
-        let signature: Signature = keys.signing.sign(token.as_bytes());
+        let signature = keys
+            .signing
+            .sign(&keys.random, token.as_bytes())
+            .map_err(|_| TokenError::Signing("ECDSA signing failed".into()))?;
         token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
         Ok(IssuedToken {
             token,
             expires_in: keys.settings.lifetime_secs,
@@ -185,10 +206,22 @@ impl TokenIssuer for JwtIssuer {
             .map(UserId)
             .map_err(|_| TokenError::Invalid)?;
         let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(TokenError::Invalid)?;
+        let session_id = claims
+            .sid
+            .as_deref()
+            .map(SessionId::parse)
+            .transpose()
+            .map_err(|_| TokenError::Invalid)?;
+        let auth_time = match claims.auth_time {
+            Some(at) => DateTime::from_timestamp(at, 0).ok_or(TokenError::Invalid)?,
+            None => issued_at,
+        };
         Ok(VerifiedToken {
             user_id,
             amr: claims.amr,
             issued_at,
+            session_id,
+            auth_time,
         })
     }
 
@@ -219,6 +252,15 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
     }
 
+    fn grant(user: UserId, amr: &'static [&'static str]) -> AccessGrant {
+        AccessGrant {
+            user,
+            session: SessionId::random(),
+            amr,
+            auth_time: fixed_now() - Duration::seconds(60),
+        }
+    }
+
     fn issuer() -> JwtIssuer {
         JwtIssuer::new(settings(&generate_signing_key_pem().unwrap(), vec![])).unwrap()
     }
@@ -228,13 +270,17 @@ mod tests {
         let issuer = issuer();
         let user = UserId::random();
         let now = fixed_now();
-        let issued = issuer.issue(user, &["pwd"], now).unwrap();
+        let granted = grant(user, &["pwd"]);
+        let issued = issuer.issue(&granted, now).unwrap();
         let header = jsonwebtoken::decode_header(&issued.token).unwrap();
         assert_eq!(header.alg, Algorithm::ES256);
         assert_eq!(header.kid.as_deref(), Some(issuer.signing_kid()));
         let verified = issuer.verify(&issued.token, now).unwrap();
         assert_eq!(verified.user_id, user);
         assert_eq!(verified.amr, vec!["pwd".to_owned()]);
+        assert_eq!(verified.session_id, Some(granted.session));
+        assert_eq!(verified.auth_time, granted.auth_time);
+        assert_eq!(verified.issued_at, now);
         assert_eq!(issued.expires_in, 900);
     }
 
@@ -242,7 +288,10 @@ mod tests {
     fn expiry_follows_the_given_clock() {
         let issuer = issuer();
         let now = fixed_now();
-        let token = issuer.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let token = issuer
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
         assert!(issuer.verify(&token, now + Duration::seconds(899)).is_ok());
         assert_eq!(
             issuer.verify(&token, now + Duration::seconds(900)),
@@ -255,10 +304,16 @@ mod tests {
         let ours = issuer();
         let theirs = issuer();
         let now = fixed_now();
-        let foreign = theirs.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let foreign = theirs
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
         assert_eq!(ours.verify(&foreign, now), Err(TokenError::Invalid));
 
-        let genuine = ours.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let genuine = ours
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
         let payload = genuine.split('.').nth(1).unwrap();
         let header = URL_SAFE_NO_PAD.encode(format!(
             r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
@@ -275,7 +330,10 @@ mod tests {
         let old_pem = generate_signing_key_pem().unwrap();
         let old = JwtIssuer::new(settings(&old_pem, vec![])).unwrap();
         let now = fixed_now();
-        let old_token = old.issue(UserId::random(), &["pwd"], now).unwrap().token;
+        let old_token = old
+            .issue(&grant(UserId::random(), &["pwd"]), now)
+            .unwrap()
+            .token;
 
         let rotated = JwtIssuer::new(settings(
             &generate_signing_key_pem().unwrap(),
@@ -294,7 +352,7 @@ mod tests {
         let issuer = issuer();
         let now = fixed_now();
         let token = issuer
-            .issue(UserId::random(), &["webauthn"], now)
+            .issue(&grant(UserId::random(), &["webauthn"]), now)
             .unwrap()
             .token;
         let jwk = &issuer.jwks()["keys"][0];

@@ -37,6 +37,9 @@ async fn whole_contract(make: impl Fn() -> Option<TestDatabase>) {
     contract::readiness(store.clone()).await;
     contract::user_repository(store.clone()).await;
     contract::audit_log(store.clone()).await;
+    contract::account_guards(store.clone()).await;
+    contract::session_repository(store.clone()).await;
+    contract::forced_removal(store.clone()).await;
     // The credential and ceremony suites need their own users.
     let Some(fresh) = make() else { return };
     let store = migrated(&fresh).await;

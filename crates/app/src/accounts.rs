@@ -1,8 +1,8 @@
 //! Accounts: sign-up, password login, bearer tokens.
 
 use monetro_domain::{
-    AuditKind, DisplayName, Email, Error, NewUser, Password, RequestOrigin, User, UserHandle,
-    UserId,
+    AuditKind, DisplayName, Email, Error, NewUser, Password, RequestOrigin, SessionId,
+    SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
     Clock, CredentialRepository, IssuedToken, PasswordHasher, TokenError, TokenIssuer,
@@ -19,15 +19,19 @@ pub struct Signup {
     pub display_name: Option<String>,
 }
 
-/// A signed-in user and their access token.
+/// A signed-in user, their access token and the refresh token that keeps
+/// their session going.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: IssuedToken,
     pub user: User,
+    /// The `sid` of the token.
+    pub session_id: SessionId,
+    /// Opaque, single use: a refresh hands out the next one.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
 }
-
-/// `amr` of a password sign-in (RFC 8176).
-pub(crate) const AMR_PASSWORD: &[&str] = &["pwd"];
 
 impl<D: Deps> App<D> {
     pub async fn signup(&self, request: Signup, origin: &RequestOrigin) -> Result<Session, Error> {
@@ -54,7 +58,8 @@ impl<D: Deps> App<D> {
         tracing::info!(user = %user.id, "account created");
         self.audit(user.id, AuditKind::AccountCreated, None, None, origin)
             .await;
-        self.session(user, AMR_PASSWORD)
+        self.start_session(user, SignInMethod::Password, origin)
+            .await
     }
 
     /// The same answer, after the same work, for an unknown email and a
@@ -93,7 +98,52 @@ impl<D: Deps> App<D> {
             origin,
         )
         .await;
-        self.session(account.user, AMR_PASSWORD)
+        self.start_session(account.user, SignInMethod::Password, origin)
+            .await
+    }
+
+    /// Sets the signed-in user's password. An account without one (signed
+    /// up with a passkey) needs only the new password; an account with one
+    /// needs the current password too, and a missing or wrong one answers
+    /// `INVALID_CREDENTIALS`.
+    pub async fn set_password(
+        &self,
+        user_id: UserId,
+        password: String,
+        current: Option<String>,
+        origin: &RequestOrigin,
+    ) -> Result<(), Error> {
+        let password = Password::new(password)?;
+        let current = current.map(Password::attempt).transpose()?;
+        let user = self.signed_in_user(user_id).await?;
+        let stored = self
+            .store
+            .find_user_by_email(&user.email)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if let Some(phc) = &stored.password_hash {
+            let current = current.ok_or(Error::InvalidCredentials)?;
+            if !self.hasher.verify(current, Some(phc.clone())).await? {
+                let code = Some(Error::InvalidCredentials.code());
+                self.audit(user_id, AuditKind::PasswordLoginFailed, code, None, origin)
+                    .await;
+                return Err(Error::InvalidCredentials);
+            }
+        }
+        let new_hash = self.hasher.hash(password).await?;
+        // Only over the hash just checked: a change that raced this one
+        // wins, and this one answers as a wrong current password would.
+        if !self
+            .store
+            .replace_password_hash(user_id, stored.password_hash, new_hash)
+            .await?
+        {
+            return Err(Error::InvalidCredentials);
+        }
+        tracing::info!(user = %user_id, "password set");
+        self.audit(user_id, AuditKind::PasswordChanged, None, None, origin)
+            .await;
+        Ok(())
     }
 
     /// Checks a bearer token's signature, issuer, audience and expiry.
@@ -120,14 +170,6 @@ impl<D: Deps> App<D> {
             .find_user(user_id)
             .await?
             .ok_or(Error::Unauthorized)
-    }
-
-    pub(crate) fn session(&self, user: User, amr: &[&str]) -> Result<Session, Error> {
-        let token = self
-            .tokens
-            .issue(user.id, amr, self.clock.now())
-            .map_err(|e| Error::Unexpected(e.to_string()))?;
-        Ok(Session { token, user })
     }
 }
 

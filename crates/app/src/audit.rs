@@ -20,7 +20,23 @@ impl<D: Deps> App<D> {
         passkey: Option<PasskeyId>,
         origin: &RequestOrigin,
     ) {
-        let event = AuditEvent {
+        let event = self.audit_event(user_id, kind, code, passkey, origin);
+        if let Err(error) = self.store.record(event).await {
+            tracing::error!(%error, user = %user_id, kind = kind.as_str(), "audit event not recorded");
+        }
+    }
+
+    /// An event of now, for [`Self::audit`] or for a store call that writes
+    /// it with its change.
+    pub(crate) fn audit_event(
+        &self,
+        user_id: UserId,
+        kind: AuditKind,
+        code: Option<ErrorCode>,
+        passkey: Option<PasskeyId>,
+        origin: &RequestOrigin,
+    ) -> AuditEvent {
+        AuditEvent {
             // Time-ordered, so events of the same instant keep their order.
             id: Uuid::now_v7(),
             user_id,
@@ -29,9 +45,6 @@ impl<D: Deps> App<D> {
             passkey_id: passkey.map(|p| p.0),
             origin: origin.clone(),
             at: self.clock.now(),
-        };
-        if let Err(error) = self.store.record(event).await {
-            tracing::error!(%error, user = %user_id, kind = kind.as_str(), "audit event not recorded");
         }
     }
 

@@ -26,7 +26,11 @@ async fn enrolled(
     authenticator: &mut SoftAuthenticator,
 ) -> crate::Session {
     let session = signup(&t.app, email).await;
-    let (handle, options) = t.app.start_registration(session.user.id).await.unwrap();
+    let (handle, options) = t
+        .app
+        .start_registration(session.user.id, None)
+        .await
+        .unwrap();
     let credential = registration(authenticator.register(&options, ORIGIN).unwrap());
     t.app
         .finish_registration(
@@ -42,14 +46,18 @@ async fn enrolled(
 }
 
 async fn sign_in_options(t: &TestApp, email: Option<&str>) -> (CeremonyHandle, Value) {
-    t.app.start_authentication(email).await.unwrap()
+    t.app.start_authentication(email, None).await.unwrap()
 }
 
 #[tokio::test]
 async fn registration_options_ask_for_a_discoverable_user_verified_passkey() {
     let t = TestApp::new();
     let session = signup(&t.app, "ann@example.com").await;
-    let (_, options) = t.app.start_registration(session.user.id).await.unwrap();
+    let (_, options) = t
+        .app
+        .start_registration(session.user.id, None)
+        .await
+        .unwrap();
     let selection = &options["authenticatorSelection"];
     assert_eq!(selection["residentKey"], "required");
     assert_eq!(selection["requireResidentKey"], true);
@@ -135,7 +143,11 @@ async fn a_ceremony_of_the_other_kind_is_left_alone() {
     let t = TestApp::new();
     let mut authenticator = SoftAuthenticator::new();
     let session = signup(&t.app, "ann@example.com").await;
-    let (handle, options) = t.app.start_registration(session.user.id).await.unwrap();
+    let (handle, options) = t
+        .app
+        .start_registration(session.user.id, None)
+        .await
+        .unwrap();
     let credential = registration(authenticator.register(&options, ORIGIN).unwrap());
 
     let (sign_in_handle, _) = sign_in_options(&t, None).await;
@@ -337,7 +349,11 @@ async fn a_wrong_origin_fails_registration_and_uses_the_challenge_up() {
     let t = TestApp::new();
     let mut authenticator = SoftAuthenticator::new();
     let session = signup(&t.app, "ann@example.com").await;
-    let (handle, options) = t.app.start_registration(session.user.id).await.unwrap();
+    let (handle, options) = t
+        .app
+        .start_registration(session.user.id, None)
+        .await
+        .unwrap();
     let tweaks = Tweaks {
         origin: Some("https://evil.example".into()),
         ..Tweaks::default()

@@ -7,31 +7,39 @@
 //! the ports.
 
 mod accounts;
+mod admin;
 mod audit;
 mod ceremonies;
 mod credentials;
 mod decoy;
+mod hints;
+mod passkey_signup;
 mod passkeys;
+mod sessions;
 mod settings;
 mod sign_in;
+mod step_up;
 
 use monetro_domain::Error;
 use monetro_ports::{
-    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness, TokenIssuer,
-    UserRepository,
+    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness,
+    SessionRepository, TokenIssuer, UserRepository,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 pub use accounts::{Session, Signup};
+pub use admin::{AdminUser, Removal};
 pub use audit::MAX_AUDIT_PAGE;
 pub use credentials::{AuthenticationCredential, RegistrationCredential};
 pub use monetro_ports::{CeremonyHandle, VerifiedToken};
+pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
+pub use step_up::Reauthentication;
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
-    type Store: UserRepository + CredentialRepository + AuditLog + Readiness;
+    type Store: UserRepository + CredentialRepository + AuditLog + Readiness + SessionRepository;
     type Ceremonies: ChallengeStore + Readiness;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;
@@ -60,6 +68,11 @@ impl<D: Deps> App<D> {
         clock: D::Clock,
         settings: Settings,
     ) -> Result<Self, InvalidSettings> {
+        if settings.max_passkeys_per_user == 0 {
+            return Err(InvalidSettings(
+                "the passkey limit per user must be at least 1".into(),
+            ));
+        }
         let webauthn = build_relying_party(&settings)?;
         Ok(Self {
             store,
@@ -165,6 +178,10 @@ fn check_origin(rp_id: &str, origin: &url::Url) -> Result<(), String> {
     }
 }
 
+#[cfg(test)]
+mod account_tests;
+#[cfg(test)]
+mod admin_tests;
 #[cfg(test)]
 mod ceremony_tests;
 #[cfg(test)]

@@ -1,13 +1,17 @@
 //! Registering and managing a signed-in user's passkeys.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
     AuditKind, CredentialId, Error, Passkey, PasskeyId, PasskeyName, RequestOrigin, UserHandle,
     UserId, authenticator_name,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
-use serde_json::Value;
-use webauthn_rs::prelude::{Credential, CredentialID, PasskeyRegistration};
+use serde_json::{Value, json};
+use webauthn_rs::prelude::{Credential, PasskeyRegistration};
 
+use crate::credentials::refuse_cross_origin_frames;
+use crate::hints::add_hints;
 use crate::{App, Deps, RegistrationCredential};
 
 /// What the passkey list shows, with what a browser needs to call
@@ -24,33 +28,32 @@ const DEFAULT_NAME: &str = "Passkey";
 
 impl<D: Deps> App<D> {
     /// Creation options for a new passkey of the signed-in user, and the
-    /// handle of the ceremony that waits for it.
+    /// handle of the ceremony that waits for it. `hints`: the caller's
+    /// WebAuthn hints, or `None` for the configured ones.
     pub async fn start_registration(
         &self,
         user_id: UserId,
+        hints: Option<&[String]>,
     ) -> Result<(CeremonyHandle, Value), Error> {
+        let hints = self.hints_for(hints)?;
         let user = self.signed_in_user(user_id).await?;
         let existing = self.store.list_passkeys(user_id).await?;
-        let exclude: Vec<CredentialID> = existing
-            .iter()
-            .map(|p| p.credential_id.as_bytes().to_vec())
-            .collect();
+        if existing.len() >= self.settings.max_passkeys_per_user as usize {
+            return Err(Error::PasskeyLimitReached);
+        }
         let display_name = user
             .display_name
             .as_ref()
             .map_or(user.email.as_str(), |n| n.as_str());
         let (challenge, state) = self
             .webauthn
-            .start_passkey_registration(
-                user.handle.0,
-                user.email.as_str(),
-                display_name,
-                Some(exclude),
-            )
+            .start_passkey_registration(user.handle.0, user.email.as_str(), display_name, None)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         let mut options = serde_json::to_value(&challenge.public_key)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
         require_discoverable_credential(&mut options);
+        exclude_credentials(&mut options, &existing);
+        add_hints(&mut options, &hints);
         let handle = self
             .open_ceremony(CeremonyKind::Registration, Some(user_id), &state)
             .await?;
@@ -71,20 +74,57 @@ impl<D: Deps> App<D> {
         let state: PasskeyRegistration = self
             .take_ceremony(handle, CeremonyKind::Registration, Some(user_id))
             .await?;
+        let passkey = self.verified_passkey(user_id, name, credential, &state)?;
+        self.store
+            .insert_passkey(passkey.clone(), self.settings.max_passkeys_per_user)
+            .await?;
+        tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
+        self.audit(
+            user_id,
+            AuditKind::PasskeyRegistered,
+            None,
+            Some(passkey.id),
+            origin,
+        )
+        .await;
+        Ok(passkey)
+    }
+
+    /// Verifies a new credential against its registration state; the
+    /// passkey to store for `user_id`.
+    pub(crate) fn verified_passkey(
+        &self,
+        user_id: UserId,
+        name: Option<PasskeyName>,
+        credential: &RegistrationCredential,
+        state: &PasskeyRegistration,
+    ) -> Result<Passkey, Error> {
+        credential
+            .check_attestation_object()
+            .map_err(Error::registration_failed)?;
         let verified = self
             .webauthn
-            .finish_passkey_registration(&credential.0, &state)
+            .finish_passkey_registration(&credential.0, state)
+            .map_err(Error::registration_failed)?;
+        refuse_cross_origin_frames(&credential.0.response.client_data_json)
             .map_err(Error::registration_failed)?;
         let verifier = serde_json::to_string(&verified)
             .map_err(|e| Error::Unexpected(format!("passkey not serialisable: {e}")))?;
         let internals = Credential::from(verified);
         let credential_id = CredentialId::new(internals.cred_id.to_vec())
             .map_err(|_| Error::registration_failed("credential id longer than 1023 bytes"))?;
+        // webauthn-rs takes the id from the authenticator data and ignores
+        // `rawId`; the record is the credential the client named.
+        if internals.cred_id.as_slice() != credential.0.raw_id.as_slice() {
+            return Err(Error::registration_failed(
+                "rawId is not the credential id in the authenticator data",
+            ));
+        }
         let aaguid = credential.aaguid();
         let name = name.unwrap_or_else(|| {
             PasskeyName::fallback(authenticator_name(&aaguid).unwrap_or(DEFAULT_NAME))
         });
-        let passkey = Passkey {
+        Ok(Passkey {
             id: PasskeyId::random(),
             user_id,
             name,
@@ -97,18 +137,7 @@ impl<D: Deps> App<D> {
             aaguid,
             created_at: self.clock.now(),
             last_used_at: None,
-        };
-        self.store.insert_passkey(passkey.clone()).await?;
-        tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
-        self.audit(
-            user_id,
-            AuditKind::PasskeyRegistered,
-            None,
-            Some(passkey.id),
-            origin,
-        )
-        .await;
-        Ok(passkey)
+        })
     }
 
     /// The signed-in user's passkeys, newest first.
@@ -163,13 +192,31 @@ impl<D: Deps> App<D> {
 
 /// webauthn-rs asks for `residentKey: "discouraged"`; a passkey must be
 /// discoverable, or usernameless sign-in finds nothing.
-fn require_discoverable_credential(options: &mut Value) {
+pub(crate) fn require_discoverable_credential(options: &mut Value) {
     if let Some(selection) = options
         .get_mut("authenticatorSelection")
         .and_then(Value::as_object_mut)
     {
         selection.insert("residentKey".into(), "required".into());
         selection.insert("requireResidentKey".into(), true.into());
+    }
+}
+
+/// `excludeCredentials`: the user's passkeys, so that a browser does not
+/// make a second one on an authenticator that holds one already. They are
+/// not handed to webauthn-rs, which would refuse a listed credential as a
+/// failed verification (400): a credential id stored for any user, this one
+/// included, is the store's `PASSKEY_ALREADY_REGISTERED` (409).
+fn exclude_credentials(options: &mut Value, existing: &[Passkey]) {
+    let listed: Value = existing
+        .iter()
+        .map(|p| {
+            let id = URL_SAFE_NO_PAD.encode(p.credential_id.as_bytes());
+            json!({ "type": "public-key", "id": id })
+        })
+        .collect();
+    if let Some(options) = options.as_object_mut() {
+        options.insert("excludeCredentials".into(), listed);
     }
 }
 

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use monetro_domain::PasskeyHint;
 use url::Url;
 
 /// What the use cases need from configuration.
@@ -22,4 +23,14 @@ pub struct Settings {
     /// Server secret from which decoy `allowCredentials` for unknown emails
     /// are derived (stable per email, unguessable without it).
     pub decoy_key: Vec<u8>,
+    /// The most passkeys one account may hold (at least 1).
+    pub max_passkeys_per_user: u32,
+    /// WebAuthn `hints` put into every options call that does not ask for
+    /// its own; empty for none.
+    pub hints: Vec<PasskeyHint>,
+    /// How long a refresh token works; each refresh starts it again.
+    pub refresh_ttl: Duration,
+    /// How recent the last authentication must be for sensitive changes
+    /// (passkeys, password).
+    pub step_up_window: Duration,
 }

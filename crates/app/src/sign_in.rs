@@ -4,46 +4,50 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
-    AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin, User,
+    AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin, SignInMethod, User,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository, UserRepository};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Verifier};
 
+use crate::credentials::refuse_cross_origin_frames;
 use crate::decoy::decoy_credential_id;
+use crate::hints::add_hints;
 use crate::{App, AuthenticationCredential, Deps, Session};
-
-/// `amr` of a passkey sign-in.
-pub(crate) const AMR_PASSKEY: &[&str] = &["webauthn"];
 
 /// Transports shown with a decoy credential: what a synced platform
 /// passkey reports.
 const DECOY_TRANSPORTS: [&str; 2] = ["hybrid", "internal"];
 
 #[derive(Serialize, Deserialize)]
-struct SignInState {
-    webauthn: DiscoverableAuthentication,
-    /// For email-scoped sign-in, the credential ids offered in
-    /// `allowCredentials`; only these are accepted.
-    allowed: Option<Vec<Vec<u8>>>,
+pub(crate) struct SignInState {
+    pub(crate) webauthn: DiscoverableAuthentication,
+    /// For email-scoped sign-in (and re-authentication), the credential
+    /// ids offered in `allowCredentials`; only these are accepted.
+    pub(crate) allowed: Option<Vec<Vec<u8>>>,
 }
 
 impl<D: Deps> App<D> {
     /// Request options and the handle of the ceremony that waits for the
     /// assertion. Without an email, `allowCredentials` is empty; with one it
     /// lists that user's passkeys, or a stable decoy when there are none.
+    /// `hints`: the caller's WebAuthn hints, or `None` for the configured
+    /// ones.
     pub async fn start_authentication(
         &self,
         email: Option<&str>,
+        hints: Option<&[String]>,
     ) -> Result<(CeremonyHandle, Value), Error> {
         let email = email.map(Email::parse).transpose()?;
+        let hints = self.hints_for(hints)?;
         let (challenge, webauthn) = self
             .webauthn
             .start_discoverable_authentication()
             .map_err(|e| Error::Unexpected(format!("authentication options: {e}")))?;
         let mut options = serde_json::to_value(&challenge.public_key)
             .map_err(|e| Error::Unexpected(format!("authentication options: {e}")))?;
+        add_hints(&mut options, &hints);
         let allowed = match email {
             None => None,
             Some(email) => {
@@ -93,40 +97,69 @@ impl<D: Deps> App<D> {
         credential: &AuthenticationCredential,
         origin: &RequestOrigin,
     ) -> Result<Session, Error> {
-        let state: SignInState = self
-            .take_ceremony(handle, CeremonyKind::Authentication, None)
-            .await?;
         let assertion = &credential.0;
-        let credential_id = CredentialId::new(assertion.raw_id.clone())?;
-        let (passkey, owner) = self
-            .store
-            .find_passkey_with_owner(&credential_id)
-            .await?
-            .ok_or_else(|| Error::UnknownCredential {
-                credential_id: URL_SAFE_NO_PAD.encode(&assertion.raw_id),
-                rp_id: self.settings.rp_id.clone(),
-            })?;
-        let outcome = self
-            .verify_assertion(state, credential, &passkey, owner)
-            .await;
-        let (kind, code) = match &outcome {
-            Ok(_) => (AuditKind::PasskeyUsed, None),
-            Err(error) => (AuditKind::PasskeySignInFailed, Some(error.code())),
+        let credential_id = CredentialId::new(assertion.raw_id.clone());
+        // Independent lookups, so they overlap; their errors still count in
+        // this order: ceremony, credential id, passkey.
+        let passkey_lookup = async {
+            match &credential_id {
+                Ok(id) => self.store.find_passkey_with_owner(id).await,
+                Err(_) => Ok(None),
+            }
         };
-        self.audit(passkey.user_id, kind, code, Some(passkey.id), origin)
+        let (state, found) = futures_util::future::join(
+            self.take_ceremony::<SignInState>(handle, CeremonyKind::Authentication, None),
+            passkey_lookup,
+        )
+        .await;
+        let state = state?;
+        let credential_id = credential_id?;
+        let (passkey, owner) = found?.ok_or_else(|| self.unknown_credential(&credential_id))?;
+        let owner = self
+            .checked_assertion(state, credential, &passkey, owner, origin)
+            .await?;
+        self.start_session(owner, SignInMethod::Passkey, origin)
+            .await
+    }
+
+    /// [`Self::verify_assertion`], with a failure logged on the passkey's
+    /// account (a success is logged with the counter update, in one store
+    /// call); the passkey's owner.
+    pub(crate) async fn checked_assertion(
+        &self,
+        state: SignInState,
+        credential: &AuthenticationCredential,
+        passkey: &Passkey,
+        owner: User,
+        origin: &RequestOrigin,
+    ) -> Result<User, Error> {
+        let outcome = self
+            .verify_assertion(state, credential, passkey, owner, origin)
             .await;
+        if let Err(error) = &outcome {
+            self.audit(
+                passkey.user_id,
+                AuditKind::PasskeySignInFailed,
+                Some(error.code()),
+                Some(passkey.id),
+                origin,
+            )
+            .await;
+        }
         outcome
     }
 
     /// Every check after the passkey is known: the offered credentials, the
-    /// user handle, the assertion itself and the counter.
+    /// user handle, the assertion itself and the counter; then the use is
+    /// recorded and logged.
     async fn verify_assertion(
         &self,
         state: SignInState,
         credential: &AuthenticationCredential,
         passkey: &Passkey,
         owner: User,
-    ) -> Result<Session, Error> {
+        origin: &RequestOrigin,
+    ) -> Result<User, Error> {
         let assertion = &credential.0;
         if let Some(allowed) = &state.allowed
             && !allowed.contains(&assertion.raw_id)
@@ -146,10 +179,15 @@ impl<D: Deps> App<D> {
             }
             _ => {}
         }
+        credential
+            .check_authenticator_data()
+            .map_err(Error::authentication_failed)?;
         let verifier = verifier_of(passkey)?;
         let result = self
             .webauthn
             .finish_discoverable_authentication_v2(assertion, state.webauthn, &verifier)
+            .map_err(Error::authentication_failed)?;
+        refuse_cross_origin_frames(&assertion.response.client_data_json)
             .map_err(Error::authentication_failed)?;
         let usage = PasskeyUse {
             id: passkey.id,
@@ -157,10 +195,36 @@ impl<D: Deps> App<D> {
             backed_up: result.backup_state(),
             used_at: self.clock.now(),
         };
-        if !self.store.record_passkey_use(usage).await? {
-            return Err(Error::authentication_failed("sign count did not increase"));
+        let used = self.audit_event(
+            owner.id,
+            AuditKind::PasskeyUsed,
+            None,
+            Some(passkey.id),
+            origin,
+        );
+        if !self.store.record_passkey_use(usage, used).await? {
+            // Removed while it was being verified: as if it had been gone
+            // before, so that the browser can be told to forget it.
+            let gone = self
+                .store
+                .find_passkey_with_owner(&passkey.credential_id)
+                .await?
+                .is_none();
+            return Err(if gone {
+                self.unknown_credential(&passkey.credential_id)
+            } else {
+                Error::authentication_failed("sign count did not increase")
+            });
         }
-        self.session(owner, AMR_PASSKEY)
+        Ok(owner)
+    }
+
+    /// `PASSKEY_NOT_FOUND` with what `signalUnknownCredential` needs.
+    pub(crate) fn unknown_credential(&self, credential_id: &CredentialId) -> Error {
+        Error::UnknownCredential {
+            credential_id: URL_SAFE_NO_PAD.encode(credential_id.as_bytes()),
+            rp_id: self.settings.rp_id.clone(),
+        }
     }
 }
 

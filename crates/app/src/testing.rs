@@ -30,6 +30,11 @@ pub(crate) struct TestApp {
 
 impl TestApp {
     pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// A test app whose settings `tweak` changed first.
+    pub fn with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let store = MemoryStore::new();
         let ceremonies = MemoryCeremonies::new();
         let clock = ManualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap());
@@ -41,7 +46,13 @@ impl TestApp {
             ceremony_ttl: Duration::from_secs(300),
             ceremony_grace: Duration::from_secs(3600),
             decoy_key: b"decoy key for tests".to_vec(),
+            max_passkeys_per_user: 20,
+            hints: Vec::new(),
+            refresh_ttl: Duration::from_secs(30 * 86_400),
+            step_up_window: Duration::from_secs(600),
         };
+        let mut settings = settings;
+        tweak(&mut settings);
         let app = App::new(
             store.clone(),
             ceremonies.clone(),

@@ -62,6 +62,10 @@ fn app() -> App<BenchDeps> {
         ceremony_ttl: Duration::from_secs(300),
         ceremony_grace: Duration::from_secs(3600),
         decoy_key: b"bench".to_vec(),
+        max_passkeys_per_user: 20,
+        hints: Vec::new(),
+        refresh_ttl: Duration::from_secs(30 * 86_400),
+        step_up_window: Duration::from_secs(600),
     };
     App::new(
         MemoryStore::new(),
@@ -87,10 +91,15 @@ fn floors(c: &mut Criterion) {
     });
 
     let issuer = tokens();
-    let user = monetro_domain::UserId::random();
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let grant = monetro_ports::AccessGrant {
+        user: monetro_domain::UserId::random(),
+        session: monetro_domain::SessionId::random(),
+        amr: &["webauthn"],
+        auth_time: now,
+    };
     c.bench_function("jwt_issue_es256", |b| {
-        b.iter(|| issuer.issue(user, &["webauthn"], now).unwrap())
+        b.iter(|| issuer.issue(&grant, now).unwrap())
     });
 }
 
@@ -113,7 +122,7 @@ fn ceremonies(c: &mut Criterion) {
             )
             .await
             .unwrap();
-        let (handle, options) = app.start_registration(session.user.id).await.unwrap();
+        let (handle, options) = app.start_registration(session.user.id, None).await.unwrap();
         let credential: RegistrationCredential =
             serde_json::from_value(authenticator.register(&options, ORIGIN).unwrap()).unwrap();
         app.finish_registration(session.user.id, Some(&handle), None, &credential, &origin)
@@ -122,13 +131,19 @@ fn ceremonies(c: &mut Criterion) {
     });
 
     c.bench_function("sign_in_options_no_io", |b| {
-        b.iter(|| runtime.block_on(app.start_authentication(None)).unwrap())
+        b.iter(|| {
+            runtime
+                .block_on(app.start_authentication(None, None))
+                .unwrap()
+        })
     });
 
     c.bench_function("finish_sign_in_no_io", |b| {
         b.iter_batched(
             || {
-                let (handle, options) = runtime.block_on(app.start_authentication(None)).unwrap();
+                let (handle, options) = runtime
+                    .block_on(app.start_authentication(None, None))
+                    .unwrap();
                 let response = authenticator.authenticate(&options, ORIGIN).unwrap();
                 let assertion: AuthenticationCredential = serde_json::from_value(response).unwrap();
                 (handle, assertion)

@@ -11,23 +11,27 @@ pub enum AuditKind {
     AccountCreated,
     PasswordLogin,
     PasswordLoginFailed,
+    PasswordChanged,
     PasskeyRegistered,
     PasskeyRenamed,
     PasskeyRemoved,
     PasskeyUsed,
     PasskeySignInFailed,
+    PasskeyRemovedByAdmin,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 8] = [
+    pub const ALL: [AuditKind; 10] = [
         Self::AccountCreated,
         Self::PasswordLogin,
         Self::PasswordLoginFailed,
+        Self::PasswordChanged,
         Self::PasskeyRegistered,
         Self::PasskeyRenamed,
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
         Self::PasskeySignInFailed,
+        Self::PasskeyRemovedByAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,11 +39,13 @@ impl AuditKind {
             Self::AccountCreated => "account.created",
             Self::PasswordLogin => "password.login",
             Self::PasswordLoginFailed => "password.login_failed",
+            Self::PasswordChanged => "password.changed",
             Self::PasskeyRegistered => "passkey.registered",
             Self::PasskeyRenamed => "passkey.renamed",
             Self::PasskeyRemoved => "passkey.removed",
             Self::PasskeyUsed => "passkey.used",
             Self::PasskeySignInFailed => "passkey.sign_in_failed",
+            Self::PasskeyRemovedByAdmin => "passkey.removed_by_admin",
         }
     }
 

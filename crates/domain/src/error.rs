@@ -14,8 +14,13 @@ pub enum ErrorCode {
     PasskeyNotFound,
     EmailTaken,
     PasskeyAlreadyRegistered,
+    PasskeyLimitReached,
+    LastCredential,
     ServiceUnavailable,
     Internal,
+    ReauthenticationRequired,
+    SessionNotFound,
+    UserNotFound,
 }
 
 impl ErrorCode {
@@ -32,8 +37,13 @@ impl ErrorCode {
             Self::PasskeyNotFound => "PASSKEY_NOT_FOUND",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::PasskeyAlreadyRegistered => "PASSKEY_ALREADY_REGISTERED",
+            Self::PasskeyLimitReached => "PASSKEY_LIMIT_REACHED",
+            Self::LastCredential => "LAST_CREDENTIAL",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+            Self::SessionNotFound => "SESSION_NOT_FOUND",
+            Self::UserNotFound => "USER_NOT_FOUND",
         }
     }
 }
@@ -74,10 +84,28 @@ pub enum Error {
     EmailTaken,
     #[error("This passkey is already registered")]
     PasskeyAlreadyRegistered,
+    /// The account holds as many passkeys as the configured limit allows.
+    #[error("This account has as many passkeys as allowed; remove one first")]
+    PasskeyLimitReached,
+    /// Removing the passkey would leave the account without a way to sign
+    /// in (no password and no other passkey).
+    #[error(
+        "This is the last way to sign in to this account; add a password or another passkey first"
+    )]
+    LastCredential,
     #[error("The service is temporarily unavailable; try again shortly")]
     Unavailable(String),
     #[error("Internal error")]
     Unexpected(String),
+    /// A sensitive change needs a recent sign-in (or re-authentication).
+    #[error("Confirm it's you: sign in again with your passkey or password")]
+    ReauthenticationRequired,
+    /// A session id that is not one of the caller's active sessions.
+    #[error("No such session")]
+    SessionNotFound,
+    /// A user id or email the admin API asked for that no account has.
+    #[error("Unknown user")]
+    UserNotFound,
 }
 
 impl Error {
@@ -94,8 +122,13 @@ impl Error {
             Self::UnknownCredential { .. } | Self::PasskeyNotFound => ErrorCode::PasskeyNotFound,
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::PasskeyAlreadyRegistered => ErrorCode::PasskeyAlreadyRegistered,
+            Self::PasskeyLimitReached => ErrorCode::PasskeyLimitReached,
+            Self::LastCredential => ErrorCode::LastCredential,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Unexpected(_) => ErrorCode::Internal,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::SessionNotFound => ErrorCode::SessionNotFound,
+            Self::UserNotFound => ErrorCode::UserNotFound,
         }
     }
 

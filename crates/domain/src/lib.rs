@@ -7,12 +7,16 @@
 mod audit;
 mod authenticators;
 mod error;
+mod hint;
 mod passkey;
+mod session;
 mod text;
 mod user;
 
 pub use audit::{AuditEvent, AuditKind, RequestOrigin};
 pub use authenticators::authenticator_name;
 pub use error::{Error, ErrorCode};
+pub use hint::PasskeyHint;
 pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};
+pub use session::{AuthSession, RefreshTokenHash, SessionId, SignInMethod};
 pub use user::{DisplayName, Email, NewUser, Password, User, UserHandle, UserId};

@@ -5,13 +5,18 @@
 // `<body data-page>` picks what runs. Text from the service (passkey names,
 // emails, messages) is only ever inserted with `textContent`.
 //
-// Session: the bearer token of API.md lives in localStorage, so a reload
-// keeps the person signed in; "Sign out" deletes it, and any 401 from the
-// API means signed out. A second localStorage entry is the hint that a
-// passkey was registered (or used) on this device, which shows the
-// "Sign in with Passkey" button.
+// Session: the bearer token of API.md and the refresh token live in
+// localStorage, so a reload keeps the person signed in. An access token
+// about to expire, or answered 401, is traded for a new one with the
+// refresh token (one refresh at a time: a refresh token works once); when
+// that fails too, the person is signed out. "Sign out" ends the session
+// on the service and forgets both. A 403 REAUTHENTICATION_REQUIRED asks
+// for a passkey or the password, then retries. A third localStorage entry
+// is the hint that a passkey was registered (or used) on this device,
+// which shows the "Sign in with Passkey" button.
 
 const TOKEN_KEY = "monetro.token";
+const REFRESH_KEY = "monetro.refresh";
 const PASSKEY_HINT_KEY = "monetro.passkeyHint";
 const LOGIN_PAGE = "/login";
 const PASSKEYS_PAGE = "/settings/security/passkeys";
@@ -42,7 +47,14 @@ const MESSAGES = {
   expired: "Your session has ended. Please sign in again.",
   invalidCredentials: "Wrong email or password.",
   emailTaken: "An account with this email already exists. Sign in instead.",
+  lastCredential: "This passkey is the last way to sign in to your account.",
+  lastCredentialHelp: "Add another passkey first; then you can remove this one.",
+  limitReached: "You have as many passkeys as Monetro allows.",
+  limitReachedHelp: "Remove one you no longer use, then add the new one.",
   rateLimited: "Too many attempts. Wait a moment, then try again.",
+  stepUpCancelled: "Not changed: confirming it's you was cancelled.",
+  sessionEnded: "Session ended.",
+  sessionEndedHelp: "That device is signed out now.",
 };
 
 // ---------------------------------------------------------------- storage
@@ -68,8 +80,19 @@ const token = () => stored(TOKEN_KEY);
 const hasPasskeyHint = () => stored(PASSKEY_HINT_KEY) === "1";
 const rememberPasskey = () => store(PASSKEY_HINT_KEY, "1");
 
-function signedIn(session) {
+// Keeps the tokens of a session body.
+function keepSession(session) {
   store(TOKEN_KEY, session.token);
+  store(REFRESH_KEY, session.refreshToken ?? null);
+}
+
+function forgetSession() {
+  store(TOKEN_KEY, null);
+  store(REFRESH_KEY, null);
+}
+
+function signedIn(session) {
+  keepSession(session);
   location.replace(PASSKEYS_PAGE);
 }
 
@@ -108,14 +131,83 @@ class ApiError extends Error {
   }
 }
 
+// Seconds before its expiry at which an access token is refreshed.
+const REFRESH_AHEAD_SECS = 30;
+
+// The `exp` of a JWT, or 0 when it cannot be read.
+function expiryOf(jwt) {
+  try {
+    const payload = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(payload + "===".slice((payload.length + 3) % 4))).exp ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+// The 401 codes that mean the bearer token is no good (a 401 such as
+// INVALID_CREDENTIALS is about the request, not the token).
+const TOKEN_REFUSED = ["UNAUTHORIZED", "TOKEN_EXPIRED"];
+const tokenRefused = (error) => error.status === 401 && TOKEN_REFUSED.includes(error.code);
+
+// The refresh in flight: concurrent calls share it, since a refresh token
+// used twice ends the session.
+let refreshing = null;
+
+// Trades the stored refresh token for new tokens; resolves to whether it
+// worked. `stale` is the access token that failed: when another tab
+// refreshed meanwhile, the stored one is newer and is used as is.
+function refreshSession(stale) {
+  if (token() && token() !== stale) return Promise.resolve(true);
+  refreshing ??= (async () => {
+    const refreshToken = stored(REFRESH_KEY);
+    if (!refreshToken) return false;
+    try {
+      keepSession(await request("/api/auth/token/refresh", { method: "POST", body: { refreshToken } }));
+      return true;
+    } catch (error) {
+      if (error.status !== 401 && error.status !== 400) throw error;
+      forgetSession();
+      return false;
+    }
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
 // Calls the JSON API of API.md. Resolves to the body (null for 204);
 // rejects with an ApiError whose code is the contract's, or UNREACHABLE
 // when no answer came or a proxy answered 502/503/504, or SIGNED_OUT after
-// a 401 on a bearer call (the token is then forgotten).
+// a 401 on a bearer call that a refresh could not cure (the tokens are
+// then forgotten).
 async function api(path, { method = "GET", body, auth = false } = {}) {
+  if (!auth) return request(path, { method, body });
+  let used = token();
+  if (used && expiryOf(used) - REFRESH_AHEAD_SECS < Date.now() / 1000) {
+    await refreshSession(used);
+    used = token();
+  }
+  try {
+    return await request(path, { method, body, bearer: used });
+  } catch (error) {
+    if (!tokenRefused(error)) throw error;
+    if (await refreshSession(used)) {
+      try {
+        return await request(path, { method, body, bearer: token() });
+      } catch (again) {
+        if (!tokenRefused(again)) throw again;
+      }
+    }
+    forgetSession();
+    throw new ApiError(401, "SIGNED_OUT", MESSAGES.expired);
+  }
+}
+
+// One call, no refresh.
+async function request(path, { method = "GET", body, bearer } = {}) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (auth && token()) headers.authorization = `Bearer ${token()}`;
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
   let response;
   try {
     response = await fetch(path, {
@@ -136,10 +228,6 @@ async function api(path, { method = "GET", body, auth = false } = {}) {
   }
   if (response.ok) throw new ApiError(response.status, "UNEXPECTED", "The service sent an unreadable answer.");
   const { code, message, ...details } = data.error;
-  if (auth && response.status === 401) {
-    store(TOKEN_KEY, null);
-    throw new ApiError(401, "SIGNED_OUT", MESSAGES.expired);
-  }
   throw new ApiError(response.status, code, message, details);
 }
 
@@ -170,8 +258,17 @@ function report(error) {
     case "PASSKEY_ALREADY_REGISTERED":
       showError(MESSAGES.alreadyRegistered, MESSAGES.alreadyRegisteredHelp);
       return;
+    case "LAST_CREDENTIAL":
+      showError(MESSAGES.lastCredential, MESSAGES.lastCredentialHelp);
+      return;
+    case "PASSKEY_LIMIT_REACHED":
+      showError(MESSAGES.limitReached, MESSAGES.limitReachedHelp);
+      return;
     case "VALIDATION_FAILED":
       showError("Please check what you entered.", error.message);
+      return;
+    case "STEP_UP_CANCELLED":
+      showError(MESSAGES.stepUpCancelled);
       return;
     default:
       showError(error.message || "Something went wrong.", error.code ? `(${error.code})` : "");
@@ -436,7 +533,12 @@ async function unknownPasskey({ rpId, credentialId }) {
 // ---------------------------------------------------------------- sign-up page
 
 function signupPage() {
-  $("signup-form").addEventListener("submit", (event) => {
+  const form = $("signup-form");
+  const passkeyButton = $("passkey-signup-button");
+  if (webauthnProblem()) $("passkey-sign-up").hidden = true;
+  else passkeyButton.addEventListener("click", () => busy(passkeyButton, () => signUpWithPasskey(form)));
+
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
     busy(form.querySelector("button[type=submit]"), async () => {
@@ -461,6 +563,37 @@ function signupPage() {
   });
 }
 
+// "Sign up with a passkey": an account with no password, its passkey
+// created in the same step. The email (and display name) come from the
+// form; the password field is not used.
+async function signUpWithPasskey(form) {
+  clearMessages();
+  const { email } = form.elements;
+  if (!email.reportValidity()) return;
+  const displayName = form.elements.displayName.value.trim();
+  try {
+    const options = await api("/api/auth/passkey/signup-options", {
+      method: "POST",
+      body: { email: email.value.trim(), ...(displayName && { displayName }) },
+    });
+    let credential;
+    try {
+      credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+    } catch (error) {
+      reportWebauthn(error, "registration");
+      return;
+    }
+    const session = await api("/api/auth/passkey/signup", {
+      method: "POST",
+      body: { credential: credentialJSON(credential) },
+    });
+    rememberPasskey();
+    signedIn(session);
+  } catch (error) {
+    report(error);
+  }
+}
+
 // ---------------------------------------------------------------- passkeys page
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -477,15 +610,97 @@ async function passkeysPage() {
     location.replace(LOGIN_PAGE);
     return;
   }
-  const page = { user: null, rpId: null, userHandle: null };
+  const page = { user: null, rpId: null, userHandle: null, passkeys: 0 };
   const addForm = $("add-form");
   const addButton = $("add-button");
   const list = $("passkeys");
 
-  $("sign-out").addEventListener("click", () => {
-    store(TOKEN_KEY, null);
-    location.replace(LOGIN_PAGE);
-  });
+  $("sign-out").addEventListener("click", () =>
+    busy($("sign-out"), async () => {
+      // Ends the session on the service too; the refresh token does it
+      // even when the access token has expired. Signed out here regardless.
+      const refreshToken = stored(REFRESH_KEY);
+      await request("/api/auth/logout", {
+        method: "POST",
+        body: refreshToken ? { refreshToken } : undefined,
+        bearer: refreshToken ? undefined : token(),
+      }).catch(() => {});
+      forgetSession();
+      location.replace(LOGIN_PAGE);
+    }),
+  );
+
+  // A sensitive change (passkeys, password) after the step-up window:
+  // confirm with a passkey or the password, then retry `call` once.
+  async function withStepUp(call) {
+    try {
+      return await call();
+    } catch (error) {
+      if (error.code !== "REAUTHENTICATION_REQUIRED") throw error;
+      if (!(await stepUp())) throw new ApiError(403, "STEP_UP_CANCELLED", MESSAGES.stepUpCancelled);
+      listSessions().catch(report);
+      return await call();
+    }
+  }
+
+  // Shows the "Confirm it's you" dialog; resolves to whether the person
+  // re-authenticated (with a passkey or the password).
+  function stepUp() {
+    const dialog = $("reauth");
+    const form = $("reauth-form");
+    const passkeyButton = $("reauth-passkey");
+    const alertRegion = $("reauth-alert");
+    alertRegion.replaceChildren();
+    form.reset();
+    // A passkey confirms only where one exists and the browser can use it.
+    passkeyButton.hidden = Boolean(problem) || page.passkeys === 0;
+    return new Promise((resolve) => {
+      const finish = (done) => {
+        passkeyButton.onclick = null;
+        form.onsubmit = null;
+        $("reauth-cancel").onclick = null;
+        dialog.onclose = null;
+        dialog.close();
+        resolve(done);
+      };
+      const fail = (text) => {
+        alertRegion.textContent = text;
+      };
+      const confirmWith = async (body) => {
+        keepSession(await api("/api/auth/reauthenticate", { method: "POST", auth: true, body }));
+        finish(true);
+      };
+      passkeyButton.onclick = () =>
+        busy(passkeyButton, async () => {
+          try {
+            const options = await api("/api/auth/reauthenticate-options", { method: "POST", auth: true });
+            let credential;
+            try {
+              credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+            } catch {
+              fail(MESSAGES.signInCancelled);
+              return;
+            }
+            await confirmWith({ credential: credentialJSON(credential) });
+          } catch (error) {
+            fail(error.message || "The passkey could not be verified.");
+          }
+        });
+      form.onsubmit = (event) => {
+        event.preventDefault();
+        busy(form.querySelector("button[type=submit]"), async () => {
+          try {
+            await confirmWith({ password: form.elements.password.value });
+          } catch (error) {
+            fail(error.code === "INVALID_CREDENTIALS" ? MESSAGES.invalidCredentials : error.message);
+          }
+        });
+      };
+      $("reauth-cancel").onclick = () => finish(false);
+      dialog.onclose = () => finish(false);
+      dialog.showModal();
+    });
+  }
 
   const problem = webauthnProblem();
   if (problem) {
@@ -509,6 +724,7 @@ async function passkeysPage() {
   }
 
   function render(passkeys) {
+    page.passkeys = passkeys.length;
     const template = $("passkey-template");
     list.replaceChildren(
       ...passkeys.map((passkey) => {
@@ -547,7 +763,16 @@ async function passkeysPage() {
   async function addPasskey() {
     clearMessages();
     try {
-      const options = await api("/api/auth/passkey/register-options", { auth: true });
+      // The kind of authenticator chosen ("This device", "Security key",
+      // "Phone") goes to the service as a WebAuthn hint.
+      const hint = addForm.elements.hint?.value;
+      const options = await withStepUp(() =>
+        api("/api/auth/passkey/register-options", {
+          method: "POST",
+          auth: true,
+          body: hint ? { hints: [hint] } : {},
+        }),
+      );
       let credential;
       try {
         credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
@@ -608,11 +833,13 @@ async function passkeysPage() {
   async function renamePasskey(item, name) {
     clearMessages();
     try {
-      const { passkey } = await api(`/api/auth/passkey/${encodeURIComponent(item.dataset.id)}`, {
-        method: "PATCH",
-        auth: true,
-        body: { name },
-      });
+      const { passkey } = await withStepUp(() =>
+        api(`/api/auth/passkey/${encodeURIComponent(item.dataset.id)}`, {
+          method: "PATCH",
+          auth: true,
+          body: { name },
+        }),
+      );
       await refresh();
       if (page.user) {
         await signal("signalCurrentUserDetails", {
@@ -633,7 +860,9 @@ async function passkeysPage() {
     clearMessages();
     const name = item.dataset.name;
     try {
-      await api(`/api/auth/passkey/${encodeURIComponent(item.dataset.id)}`, { method: "DELETE", auth: true });
+      await withStepUp(() =>
+        api(`/api/auth/passkey/${encodeURIComponent(item.dataset.id)}`, { method: "DELETE", auth: true }),
+      );
       const signalled = typeof window.PublicKeyCredential?.signalAllAcceptedCredentials === "function";
       await refresh();
       showStatus(
@@ -648,6 +877,51 @@ async function passkeysPage() {
     }
   }
 
+  // Where the person is signed in, with "End" for the other sessions.
+  const sessionList = $("sessions");
+
+  async function listSessions() {
+    const { sessions } = await api("/api/auth/sessions", { auth: true });
+    const template = $("session-template");
+    sessionList.replaceChildren(
+      ...sessions.map((session) => {
+        const item = template.content.firstElementChild.cloneNode(true);
+        const field = (name) => item.querySelector(`[data-field="${name}"]`);
+        item.dataset.id = session.id;
+        const deviceId = `session-${session.id}`;
+        field("device").id = deviceId;
+        field("device").textContent = deviceName(session.userAgent);
+        if (!session.current) field("current").remove();
+        field("method").textContent = session.method === "passkey" ? "signed in with a passkey" : "signed in with a password";
+        field("created").replaceWith(timeElement(session.createdAt));
+        field("seen").replaceWith(timeElement(session.lastSeenAt));
+        const end = field("end");
+        if (session.current) end.remove();
+        else end.setAttribute("aria-describedby", deviceId);
+        return item;
+      }),
+    );
+  }
+
+  sessionList.addEventListener("click", (event) => {
+    const button = event.target.closest('button[data-field="end"]');
+    const item = button?.closest("li");
+    if (!item) return;
+    busy(button, async () => {
+      clearMessages();
+      try {
+        await api(`/api/auth/sessions/${encodeURIComponent(item.dataset.id)}`, { method: "DELETE", auth: true });
+        await listSessions();
+        showStatus(MESSAGES.sessionEnded, MESSAGES.sessionEndedHelp);
+        $("sessions-heading").focus();
+      } catch (error) {
+        report(error);
+      }
+    });
+  });
+
+  listSessions().catch(report);
+
   try {
     const [me] = await Promise.all([api("/api/auth/me", { auth: true }), refresh()]);
     page.user = me.user;
@@ -656,6 +930,30 @@ async function passkeysPage() {
     $("list-state").textContent = "Your passkeys could not be loaded.";
     report(error);
   }
+}
+
+// A short name for the device of a User-Agent: "Chrome on Linux".
+function deviceName(userAgent) {
+  if (!userAgent) return "Unknown device";
+  const browsers = [
+    [/Edg\//, "Edge"],
+    [/OPR\//, "Opera"],
+    [/Firefox\//, "Firefox"],
+    [/Chrom(e|ium)\//, "Chrome"],
+    [/Safari\//, "Safari"],
+  ];
+  const systems = [
+    [/Windows/, "Windows"],
+    [/iPhone|iPad|iPod/, "iOS"],
+    [/Mac OS X|Macintosh/, "macOS"],
+    [/Android/, "Android"],
+    [/CrOS/, "ChromeOS"],
+    [/Linux/, "Linux"],
+  ];
+  const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1];
+  const system = systems.find(([pattern]) => pattern.test(userAgent))?.[1];
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? userAgent.slice(0, 40);
 }
 
 // ---------------------------------------------------------------- start

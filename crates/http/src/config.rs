@@ -35,6 +35,9 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    /// The admin API; off unless `admin.bind` is set.
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +47,14 @@ pub struct ServerConfig {
     pub workers: usize,
     pub body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// Seconds a new connection has to send its first request's head.
+    pub client_request_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full once its head is in.
+    pub client_body_timeout_secs: u64,
+    /// Seconds an idle connection is kept for the next request (0: none).
+    pub keep_alive_secs: u64,
+    /// Seconds a closing connection gets to shut down cleanly.
+    pub client_disconnect_timeout_secs: u64,
     /// Origins of browser apps allowed to call the API cross-origin.
     pub cors_origins: Vec<String>,
     /// Proxies (addresses or CIDRs) whose forwarding headers are believed.
@@ -85,6 +96,11 @@ pub struct WebauthnConfig {
     pub related_origins: Vec<String>,
     pub ceremony_ttl_secs: u64,
     pub ceremony_grace_secs: u64,
+    /// The most passkeys one account may hold.
+    pub max_passkeys_per_user: u32,
+    /// WebAuthn `hints` of options calls that send none: `security-key`,
+    /// `client-device`, `hybrid`.
+    pub hints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +109,10 @@ pub struct TokensConfig {
     pub issuer: String,
     pub audience: String,
     pub ttl_secs: u64,
+    /// How long a refresh token works (each refresh starts it again).
+    pub refresh_ttl_secs: u64,
+    /// How recent the last authentication must be for sensitive changes.
+    pub step_up_window_secs: u64,
     pub signing_key: Option<SecretString>,
     pub signing_key_file: Option<PathBuf>,
     pub retired_key_files: Vec<PathBuf>,
@@ -134,6 +154,30 @@ pub struct LogConfig {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// The admin API's own listener and the token it requires.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where the admin API listens; unset or blank: no admin API.
+    pub bind: Option<String>,
+    /// `Authorization: Bearer <token>` of every admin request; required
+    /// (at least [`AdminConfig::MIN_TOKEN_LEN`] characters) when `bind` is set.
+    pub token: Option<SecretString>,
+}
+
+impl AdminConfig {
+    /// The shortest admin token accepted.
+    pub const MIN_TOKEN_LEN: usize = 32;
+
+    /// The address to listen on, when the admin API is on.
+    pub fn listen_address(&self) -> Option<&str> {
+        self.bind
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+    }
 }
 
 impl Config {
@@ -193,6 +237,7 @@ fn with_environment(
             .list_separator(",")
             .with_list_parse_key("webauthn.origins")
             .with_list_parse_key("webauthn.related_origins")
+            .with_list_parse_key("webauthn.hints")
             .with_list_parse_key("server.cors_origins")
             .with_list_parse_key("server.trusted_proxies")
             .with_list_parse_key("tokens.retired_key_files")
@@ -231,6 +276,16 @@ mod tests {
         assert_eq!(config.tokens.ttl_secs, 900);
         assert_eq!(config.webauthn.ceremony_ttl_secs, 300);
         assert_eq!(config.server.body_limit_bytes, 64 * 1024);
+        assert_eq!(config.server.client_request_timeout_secs, 5);
+        assert_eq!(config.server.client_body_timeout_secs, 10);
+        assert_eq!(config.server.keep_alive_secs, 5);
+        assert_eq!(config.server.client_disconnect_timeout_secs, 1);
+        assert_eq!(config.webauthn.max_passkeys_per_user, 20);
+        assert!(config.webauthn.hints.is_empty());
+        assert_eq!(config.tokens.refresh_ttl_secs, 30 * 86_400);
+        assert_eq!(config.tokens.step_up_window_secs, 600);
+        assert_eq!(config.admin.listen_address(), None, "the admin API is off");
+        assert!(config.admin.token.is_none());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use monetro_app::Session;
-use monetro_domain::{AuditEvent, AuditKind, Passkey, User, authenticator_name};
+use monetro_domain::{
+    AuditEvent, AuditKind, AuthSession, Passkey, SessionId, User, authenticator_name,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -40,12 +42,14 @@ impl From<&User> for UserBody {
     }
 }
 
-/// The session body of signup, login and passkey sign-in.
+/// The session body of signup, login, passkey sign-in, refresh and
+/// re-authentication.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Session)]
 pub struct SessionBody {
-    /// An ES256 JWT for `Authorization: Bearer …`.
+    /// An ES256 JWT for `Authorization: Bearer …`, with the session in
+    /// `sid` and the last authentication in `auth_time`.
     token: String,
     #[schema(value_type = String, pattern = "^Bearer$", example = "Bearer")]
     token_type: &'static str,
@@ -53,6 +57,13 @@ pub struct SessionBody {
     #[schema(example = 900)]
     expires_in: u64,
     user: UserBody,
+    /// Opaque and single use: `POST /api/auth/token/refresh` trades it for
+    /// new tokens. 256 random bits, base64url.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
+    refresh_token: String,
+    /// Seconds until the refresh token expires.
+    #[schema(example = 2592000)]
+    refresh_expires_in: u64,
 }
 
 impl From<&Session> for SessionBody {
@@ -62,8 +73,62 @@ impl From<&Session> for SessionBody {
             token_type: "Bearer",
             expires_in: session.token.expires_in,
             user: UserBody::from(&session.user),
+            refresh_token: session.refresh_token.clone(),
+            refresh_expires_in: session.refresh_expires_in,
         }
     }
+}
+
+/// One of the user's active sessions.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SessionInfo)]
+pub struct SessionInfoBody {
+    /// The `sid` of its tokens.
+    #[schema(format = Uuid)]
+    id: String,
+    /// The browser's `User-Agent` when last seen, or null.
+    #[schema(required = true)]
+    user_agent: Option<String>,
+    /// The client address when last seen, or null.
+    #[schema(required = true)]
+    client_ip: Option<String>,
+    /// RFC 3339, UTC: the sign-in.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// RFC 3339, UTC: the last sign-in, refresh or re-authentication.
+    #[schema(format = DateTime)]
+    last_seen_at: String,
+    /// RFC 3339, UTC: when its refresh token expires unless used.
+    #[schema(format = DateTime)]
+    expires_at: String,
+    /// How the person last authenticated: `password` or `passkey`.
+    #[schema(value_type = String, pattern = "^(password|passkey)$", example = "passkey")]
+    method: &'static str,
+    /// Whether it is the session of the token that asked.
+    current: bool,
+}
+
+impl SessionInfoBody {
+    pub fn new(session: &AuthSession, current: Option<SessionId>) -> Self {
+        Self {
+            id: session.id.to_string(),
+            user_agent: session.origin.user_agent.clone(),
+            client_ip: session.origin.client_ip.clone(),
+            created_at: timestamp(&session.created_at),
+            last_seen_at: timestamp(&session.last_seen_at),
+            expires_at: timestamp(&session.expires_at),
+            method: session.method.as_str(),
+            current: current == Some(session.id),
+        }
+    }
+}
+
+/// The user's active sessions, most recently seen first.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SessionList)]
+pub struct SessionListBody {
+    pub sessions: Vec<SessionInfoBody>,
 }
 
 /// A stored passkey.
@@ -355,6 +420,24 @@ pub struct AuthenticatorAssertionResponseJson {
     /// usernameless options.
     #[schema(rename = "userHandle", pattern = "^[A-Za-z0-9_-]*$")]
     user_handle: Option<String>,
+}
+
+/// A WebAuthn Level 3 hint (`PublicKeyCredentialHint`): which kind of
+/// authenticator the browser should offer first. Documentation only: the
+/// service reads hints as strings and refuses unknown ones.
+#[derive(ToSchema)]
+#[schema(as = PublicKeyCredentialHint)]
+#[allow(dead_code)]
+pub enum Hint {
+    /// A removable security key (USB, NFC, BLE), e.g. a YubiKey.
+    #[schema(rename = "security-key")]
+    SecurityKey,
+    /// This device's own authenticator (Touch ID, Windows Hello …).
+    #[schema(rename = "client-device")]
+    ClientDevice,
+    /// A phone or tablet, over a QR code.
+    #[schema(rename = "hybrid")]
+    Hybrid,
 }
 
 /// A WebAuthn credential's `type`.

@@ -42,7 +42,7 @@ pub struct ErrorDetail {
 }
 
 /// Every code an error body can carry: the domain's and the transport's.
-pub const ERROR_CODES: [&str; 17] = [
+pub const ERROR_CODES: [&str; 22] = [
     "VALIDATION_FAILED",
     "CHALLENGE_NOT_FOUND",
     "CHALLENGE_EXPIRED",
@@ -54,12 +54,17 @@ pub const ERROR_CODES: [&str; 17] = [
     "PASSKEY_NOT_FOUND",
     "EMAIL_TAKEN",
     "PASSKEY_ALREADY_REGISTERED",
+    "PASSKEY_LIMIT_REACHED",
+    "LAST_CREDENTIAL",
     "SERVICE_UNAVAILABLE",
     "INTERNAL",
     "PAYLOAD_TOO_LARGE",
     "NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "RATE_LIMITED",
+    "REAUTHENTICATION_REQUIRED",
+    "SESSION_NOT_FOUND",
+    "USER_NOT_FOUND",
 ];
 
 fn code_schema() -> Schema {
@@ -84,6 +89,11 @@ pub mod answers {
     pub const UNAVAILABLE: &str = "`SERVICE_UNAVAILABLE`: the database or the ceremony store \
         does not answer; nothing was stored";
     pub const INTERNAL: &str = "`INTERNAL`: anything else; details only in the server log";
+    pub const REAUTHENTICATE: &str = "`REAUTHENTICATION_REQUIRED`: the last sign-in is older \
+        than `tokens.step_up_window_secs` (10 minutes by default); re-authenticate with \
+        `POST /api/auth/reauthenticate` and retry with the new token";
+    pub const LIMIT_REACHED: &str = "`PASSKEY_LIMIT_REACHED`: the account holds as many \
+        passkeys as `webauthn.max_passkeys_per_user` allows";
 }
 
 /// An error answer: a domain error, or one of the transport's own.
@@ -95,8 +105,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("No such route")]
     NotFound,
+    /// `allow`: the route's methods, for the `Allow` header (RFC 9110).
     #[error("Method not allowed on this route")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("Too many attempts; try again later")]
     RateLimited { retry_after_secs: u64 },
 }
@@ -111,7 +122,7 @@ impl ApiError {
             Self::Domain(error) => error.code().as_str(),
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::NotFound => "NOT_FOUND",
-            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
         }
     }
@@ -127,10 +138,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Unauthorized
         | ErrorCode::TokenExpired
         | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::PasskeyNotFound => StatusCode::NOT_FOUND,
-        ErrorCode::EmailTaken | ErrorCode::PasskeyAlreadyRegistered => StatusCode::CONFLICT,
+        ErrorCode::PasskeyNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::EmailTaken
+        | ErrorCode::PasskeyAlreadyRegistered
+        | ErrorCode::PasskeyLimitReached
+        | ErrorCode::LastCredential => StatusCode::CONFLICT,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::ReauthenticationRequired => StatusCode::FORBIDDEN,
+        ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
     }
 }
 
@@ -140,7 +156,7 @@ impl ResponseError for ApiError {
             Self::Domain(error) => status_of(error.code()),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -182,6 +198,9 @@ impl ResponseError for ApiError {
         if let Self::RateLimited { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
+        }
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         response.json(ErrorBody { error: body })
     }
@@ -214,8 +233,13 @@ mod tests {
             (ErrorCode::PasskeyNotFound, 404),
             (ErrorCode::EmailTaken, 409),
             (ErrorCode::PasskeyAlreadyRegistered, 409),
+            (ErrorCode::PasskeyLimitReached, 409),
+            (ErrorCode::LastCredential, 409),
             (ErrorCode::ServiceUnavailable, 503),
             (ErrorCode::Internal, 500),
+            (ErrorCode::ReauthenticationRequired, 403),
+            (ErrorCode::SessionNotFound, 404),
+            (ErrorCode::UserNotFound, 404),
         ];
         for (code, status) in table {
             assert_eq!(status_of(code).as_u16(), status, "{}", code.as_str());
@@ -280,7 +304,9 @@ mod tests {
         for error in [
             ApiError::PayloadTooLarge { limit: 1 },
             ApiError::NotFound,
-            ApiError::MethodNotAllowed,
+            ApiError::MethodNotAllowed {
+                allow: "GET".into(),
+            },
             ApiError::RateLimited {
                 retry_after_secs: 1,
             },
@@ -296,8 +322,13 @@ mod tests {
             "PAYLOAD_TOO_LARGE"
         );
         assert_eq!(body_of(ApiError::NotFound).0, StatusCode::NOT_FOUND);
+        let not_allowed = ApiError::MethodNotAllowed {
+            allow: "GET, HEAD".into(),
+        };
+        let response = not_allowed.error_response();
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
         assert_eq!(
-            body_of(ApiError::MethodNotAllowed).1["error"]["code"],
+            body_of(not_allowed).1["error"]["code"],
             "METHOD_NOT_ALLOWED"
         );
     }

@@ -1,43 +1,58 @@
 //! Request extractors: the bearer token, and the ceremony handles the
 //! session cookie carries.
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::pin::Pin;
 
 use actix_session::{Session, SessionExt as _};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use monetro_app::{App, CeremonyHandle, Deps};
+use monetro_app::{App, CeremonyHandle, Deps, VerifiedToken};
 use monetro_domain::{Error, RequestOrigin, UserId};
 
 use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
 use crate::limits::RateLimits;
 
-/// A request with a valid bearer token. Listed before the body in a
-/// handler's arguments, so a bad token is reported before a bad body.
+/// The future of an extractor that awaits the store.
+type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// A request with a valid bearer token whose session has not ended.
+/// Listed before the body in a handler's arguments, so a bad token is
+/// reported before a bad body.
 pub struct Authenticated<D> {
     pub user_id: UserId,
+    /// What the token says (session, `auth_time`, …).
+    pub token: VerifiedToken,
     deps: PhantomData<D>,
 }
 
 impl<D: Deps> FromRequest for Authenticated<D> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pending<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate::<D>(req))
+        let app = req.app_data::<web::Data<App<D>>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let app = app.ok_or_else(|| Error::Unexpected("application state missing".into()))?;
+            let token = token.ok_or(Error::Unauthorized)?;
+            let verified = app.authenticate(&token).await?;
+            Ok(Self {
+                user_id: verified.user_id,
+                token: verified,
+                deps: PhantomData,
+            })
+        })
     }
 }
 
-fn authenticate<D: Deps>(req: &HttpRequest) -> Result<Authenticated<D>, ApiError> {
-    let app = req
-        .app_data::<web::Data<App<D>>>()
-        .ok_or_else(|| Error::Unexpected("application state missing".into()))?;
-    let token = req
-        .headers()
+/// The token of an `Authorization: Bearer …` header, if there is one.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
@@ -45,12 +60,28 @@ fn authenticate<D: Deps>(req: &HttpRequest) -> Result<Authenticated<D>, ApiError
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
         .filter(|token| !token.is_empty())
-        .ok_or(Error::Unauthorized)?;
-    let verified = app.verify_bearer(token)?;
-    Ok(Authenticated {
-        user_id: verified.user_id,
-        deps: PhantomData,
-    })
+        .map(str::to_owned)
+}
+
+/// An [`Authenticated`] request whose last authentication lies within the
+/// step-up window (`403 REAUTHENTICATION_REQUIRED` otherwise); checked
+/// right after the token, before the body.
+pub struct Recent<D>(pub Authenticated<D>);
+
+impl<D: Deps> FromRequest for Recent<D> {
+    type Error = ApiError;
+    type Future = Pending<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let app = req.app_data::<web::Data<App<D>>>().cloned();
+        let authenticated = Authenticated::<D>::from_request(req, payload);
+        Box::pin(async move {
+            let authenticated = authenticated.await?;
+            let app = app.ok_or_else(|| Error::Unexpected("application state missing".into()))?;
+            app.require_recent_authentication(&authenticated.token)?;
+            Ok(Self(authenticated))
+        })
+    }
 }
 
 /// Which ceremony a session slot holds; one slot per kind, so starting a
@@ -59,6 +90,8 @@ fn authenticate<D: Deps>(req: &HttpRequest) -> Result<Authenticated<D>, ApiError
 pub enum Slot {
     Registration,
     Authentication,
+    Signup,
+    Reauthentication,
 }
 
 impl Slot {
@@ -66,6 +99,8 @@ impl Slot {
         match self {
             Self::Registration => "registration",
             Self::Authentication => "authentication",
+            Self::Signup => "signup",
+            Self::Reauthentication => "reauthentication",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Handlers parse requests, call the use cases of `monetro-app` and map
 //! their errors to the contract's JSON answers; nothing else happens here.
 
+pub mod admin;
 mod client_ip;
 pub mod config;
 mod dto;
@@ -15,6 +16,7 @@ mod pages;
 pub mod routes;
 mod secrets;
 mod security;
+mod slow_clients;
 pub mod startup;
 pub mod telemetry;
 

@@ -1,13 +1,14 @@
 //! Prometheus metrics, served at `/metrics`: requests and their latency by
-//! route, ceremony outcomes by error code, and the connection pool.
+//! route, requests in flight, ceremony outcomes by error code, and the
+//! connection pool.
 
 use std::time::Duration;
 
 use monetro_domain::Error;
 use monetro_ports::PoolStats;
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Latency buckets, in seconds: sign-ins take milliseconds, password
@@ -20,8 +21,19 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    in_flight: IntGauge,
     ceremonies: IntCounterVec,
     pool: IntGaugeVec,
+}
+
+/// A request being served: counted in `http_requests_in_flight` until
+/// dropped, whether it completes or is abandoned.
+pub struct InFlight(IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Which ceremony finished.
@@ -29,6 +41,7 @@ pub struct Metrics {
 pub enum Ceremony {
     Registration,
     Authentication,
+    Signup,
 }
 
 impl Metrics {
@@ -49,6 +62,10 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["method", "route"],
         )?;
+        let in_flight = IntGauge::new(
+            "http_requests_in_flight",
+            "HTTP requests being served now (a shutdown waits for them)",
+        )?;
         let ceremonies = IntCounterVec::new(
             Opts::new(
                 "ceremonies_total",
@@ -62,15 +79,23 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(ceremonies.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            in_flight,
             ceremonies,
             pool,
         })
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    pub fn request_started(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
     }
 
     /// `route` is the matched pattern (e.g. `/api/auth/passkey/{id}`), so
@@ -88,6 +113,7 @@ impl Metrics {
         let kind = match ceremony {
             Ceremony::Registration => "registration",
             Ceremony::Authentication => "authentication",
+            Ceremony::Signup => "signup",
         };
         let (result, code) = match outcome {
             Ok(_) => ("success", ""),
@@ -130,6 +156,7 @@ mod tests {
             200,
             Duration::from_millis(3),
         );
+        let serving = metrics.request_started();
         metrics.observe_ceremony::<()>(Ceremony::Authentication, &Ok(()));
         metrics.observe_ceremony::<()>(Ceremony::Authentication, &Err(Error::ChallengeNotFound));
         let text = metrics.render(PoolStats {
@@ -140,6 +167,14 @@ mod tests {
         assert!(text.contains(r#"monetro_http_requests_total{method="POST",route="/api/auth/passkey/authenticate",status="200"} 1"#));
         assert!(text.contains(r#"monetro_ceremonies_total{ceremony="authentication",code="CHALLENGE_NOT_FOUND",result="failure"} 1"#));
         assert!(text.contains(r#"monetro_db_pool_connections{state="max"} 16"#));
+        assert!(text.contains("monetro_http_requests_in_flight 1"));
+        drop(serving);
+        let after = metrics.render(PoolStats {
+            open: 3,
+            idle: 2,
+            max: 16,
+        });
+        assert!(after.contains("monetro_http_requests_in_flight 0"));
         assert!(text.contains("monetro_http_request_duration_seconds_bucket"));
     }
 }

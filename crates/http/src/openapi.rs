@@ -6,11 +6,12 @@
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
+use utoipa::openapi::Required;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::pages;
-use crate::routes::{accounts, operations, passkeys};
+use crate::routes::{accounts, operations, passkeys, sessions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,13 +31,23 @@ use crate::routes::{accounts, operations, passkeys};
         accounts::login,
         accounts::me,
         accounts::audit,
+        accounts::set_password,
+        passkeys::signup_options,
+        passkeys::signup,
         passkeys::register_options,
+        passkeys::register_options_with_hints,
         passkeys::register,
         passkeys::authenticate_options,
         passkeys::authenticate,
         passkeys::list,
         passkeys::delete,
         passkeys::rename,
+        sessions::refresh,
+        sessions::logout,
+        sessions::list,
+        sessions::end,
+        sessions::reauthenticate_options,
+        sessions::reauthenticate,
         operations::healthz,
         operations::readyz,
         operations::jwks,
@@ -49,12 +60,14 @@ use crate::routes::{accounts, operations, passkeys};
         pages::passkeys,
         pages::asset,
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &OptionalBody),
     tags(
-        (name = "accounts", description = "Sign-up, password login, the signed-in user and \
-            their security log"),
+        (name = "accounts", description = "Sign-up (with a password or with a passkey), \
+            password login and changes, the signed-in user and their security log"),
         (name = "passkeys", description = "Registering, listing, renaming and removing \
             passkeys, and signing in with one"),
+        (name = "sessions", description = "Refresh tokens, signing out, the list of \
+            sessions, and re-authentication before sensitive changes (step-up)"),
         (name = "operations", description = "Health, readiness, keys, related origins, \
             metrics and this document"),
         (name = "pages", description = "The web pages (login, sign-up, passkey settings) \
@@ -76,13 +89,34 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The ES256 token of signup, login or passkey sign-in. Missing, \
-                         malformed or badly signed: `401 UNAUTHORIZED`; past `exp`: \
+                        "The ES256 token of signup, login, passkey sign-in, refresh or \
+                         re-authentication. Missing, malformed or badly signed, or its \
+                         session ended: `401 UNAUTHORIZED`; past `exp`: \
                          `401 TOKEN_EXPIRED`.",
                     ))
                     .build(),
             ),
         );
+    }
+}
+
+/// Sign-in options take an optional body. utoipa says "optional" only of an
+/// `Option` body, which would also document a `null` body (refused, as any
+/// body that is not an object): the body is documented as the object and
+/// marked not required here.
+struct OptionalBody;
+
+impl Modify for OptionalBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let body = openapi
+            .paths
+            .paths
+            .get_mut("/api/auth/passkey/authenticate-options")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(Required::False);
+        }
     }
 }
 

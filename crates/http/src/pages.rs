@@ -156,12 +156,9 @@ where
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    web::resource(path)
+    crate::routes::resource(path, &[Method::GET, Method::HEAD])
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
-        }))
 }
 
 /// The security headers of every answer here (the service's default headers

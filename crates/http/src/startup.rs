@@ -16,16 +16,18 @@ use monetro_adapters::{
     SystemClock, TokenSettings,
 };
 use monetro_app::{App, Deps, Settings};
+use monetro_domain::PasskeyHint;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
+use crate::admin::{self, AdminToken};
 use crate::client_ip::TrustedProxies;
 use crate::config::{CeremonyStoreKind, Config};
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::routes::{self, RelatedOrigins};
 use crate::telemetry::RequestSpan;
-use crate::{secrets, security};
+use crate::{secrets, security, slow_clients};
 
 /// The production ports.
 pub struct ServiceDeps;
@@ -41,11 +43,20 @@ impl Deps for ServiceDeps {
 /// Name of the cookie that carries the ceremony handles.
 pub const CEREMONY_COOKIE: &str = "monetro_ceremony";
 
-/// How often expired ceremonies and idle rate-limit state are dropped.
+/// How often expired ceremonies, ended sessions and idle rate-limit state
+/// are dropped.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A built service, listening, not yet serving.
 pub struct Application {
+    port: u16,
+    server: Server,
+    /// The admin API's listener, when `admin.bind` is set.
+    admin: Option<AdminServer>,
+}
+
+/// The admin API, on its own listener.
+struct AdminServer {
     port: u16,
     server: Server,
 }
@@ -64,6 +75,17 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         validate(&config)?;
+
+        // Refuse a half-configured admin API before touching anything.
+        let admin_listener = match config.admin.listen_address() {
+            Some(address) => {
+                let token = AdminToken::from_config(&config.admin)?;
+                let listener = TcpListener::bind(address)
+                    .with_context(|| format!("cannot listen on admin.bind {address}"))?;
+                Some((token, listener))
+            }
+            None => None,
+        };
         let store = open_store(&config).await?;
         let keys = secrets::load_or_create(&config)?;
         let tokens = JwtIssuer::new(TokenSettings {
@@ -106,8 +128,19 @@ impl Application {
         let cookie_lifetime =
             config.webauthn.ceremony_ttl_secs + config.webauthn.ceremony_grace_secs;
         let body_limit = config.server.body_limit_bytes;
+        let body_timeout = (config.server.client_body_timeout_secs > 0)
+            .then(|| Duration::from_secs(config.server.client_body_timeout_secs));
         let port = listener.local_addr()?.port();
         tracing::info!(port, rp_id = %app.settings().rp_id, origins = ?config.webauthn.origins, "listening");
+        let admin_state = admin_listener.map(|(token, listener)| {
+            let state = AdminState {
+                app: app.clone(),
+                proxies: proxies.clone(),
+                metrics: metrics.clone(),
+                token,
+            };
+            (state, listener)
+        });
         let mut server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
@@ -126,6 +159,9 @@ impl Application {
                 .app_data(proxies.clone())
                 .app_data(related_origins.clone())
                 .app_data(metrics.clone())
+                .wrap_fn(move |request, service| {
+                    slow_clients::body_deadline(request, service, body_timeout)
+                })
                 .wrap(sessions)
                 .wrap(security::cors(&cors_origins))
                 .wrap(security::default_headers(https))
@@ -136,13 +172,28 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(
+            config.server.client_request_timeout_secs,
+        ))
+        .client_disconnect_timeout(Duration::from_secs(
+            config.server.client_disconnect_timeout_secs,
+        ))
+        .keep_alive(Duration::from_secs(config.server.keep_alive_secs))
         .listen(listener)?;
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
         }
+        // Started once the public server is ready, so a failure there
+        // leaves no admin listener behind.
+        let admin = admin_state
+            .map(|(state, listener)| {
+                admin_server(state, listener, config.server.shutdown_timeout_secs)
+            })
+            .transpose()?;
         Ok(Self {
             port,
             server: server.run(),
+            admin,
         })
     }
 
@@ -150,10 +201,73 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, letting in-flight requests finish.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The admin API's port, when it is on.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin.as_ref().map(|admin| admin.port)
     }
+
+    /// Serves until SIGINT/SIGTERM, letting in-flight requests finish. With
+    /// the admin API on, both listeners serve, and when either stops the
+    /// other is stopped too.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self { server, admin, .. } = self;
+        let Some(admin) = admin else {
+            return server.await;
+        };
+        let (public_handle, admin_handle) = (server.handle(), admin.server.handle());
+        let public = async move {
+            let outcome = server.await;
+            admin_handle.stop(true).await;
+            outcome
+        };
+        let admin = async move {
+            let outcome = admin.server.await;
+            public_handle.stop(true).await;
+            outcome
+        };
+        let (public, admin) = tokio::join!(public, admin);
+        public.and(admin)
+    }
+}
+
+/// What the admin listener's workers share with the public ones.
+struct AdminState {
+    app: web::Data<App<ServiceDeps>>,
+    proxies: web::Data<TrustedProxies>,
+    metrics: web::Data<Metrics>,
+    token: AdminToken,
+}
+
+/// The admin API's server: its routes only, every request checked for the
+/// admin token first, one worker (operators, not traffic).
+fn admin_server(
+    state: AdminState,
+    listener: TcpListener,
+    shutdown_timeout_secs: u64,
+) -> anyhow::Result<AdminServer> {
+    let port = listener.local_addr()?.port();
+    tracing::info!(port, "admin API listening");
+    let server = HttpServer::new(move || {
+        let token = state.token.clone();
+        actix_web::App::new()
+            .app_data(state.app.clone())
+            .app_data(state.proxies.clone())
+            .app_data(state.metrics.clone())
+            .wrap_fn(move |request, service| admin::require_token(&token, request, service))
+            .wrap(
+                security::default_headers(false)
+                    .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+            )
+            .wrap_fn(observe_request)
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .configure(admin::configure::<ServiceDeps>())
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .shutdown_timeout(shutdown_timeout_secs)
+    .listen(listener)?
+    .run();
+    Ok(AdminServer { port, server })
 }
 
 /// Opens the database and applies pending migrations.
@@ -241,6 +355,11 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         ceremony_ttl: Duration::from_secs(config.webauthn.ceremony_ttl_secs),
         ceremony_grace: Duration::from_secs(config.webauthn.ceremony_grace_secs),
         decoy_key,
+        max_passkeys_per_user: config.webauthn.max_passkeys_per_user,
+        hints: PasskeyHint::parse_list(&config.webauthn.hints)
+            .map_err(|e| anyhow::anyhow!("webauthn.hints: {e}"))?,
+        refresh_ttl: Duration::from_secs(config.tokens.refresh_ttl_secs),
+        step_up_window: Duration::from_secs(config.tokens.step_up_window_secs),
     })
 }
 
@@ -255,12 +374,18 @@ fn spawn_housekeeping<D: Deps>(app: web::Data<App<D>>, limits: web::Data<RateLim
                 Ok(purged) => tracing::debug!(purged, "expired ceremonies deleted"),
                 Err(e) => tracing::warn!(error = ?e, "could not purge expired ceremonies"),
             }
+            match app.purge_ended_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "ended sessions deleted"),
+                Err(e) => tracing::warn!(error = ?e, "could not purge ended sessions"),
+            }
         }
     });
 }
 
-/// Counts every request and its latency by matched route (unmatched paths
-/// share one label, so scanners cannot grow the label set).
+/// Counts every request, its latency by matched route (unmatched paths
+/// share one label, so scanners cannot grow the label set), and the
+/// requests in flight.
 fn observe_request<S, B>(
     request: ServiceRequest,
     service: &S,
@@ -274,9 +399,12 @@ where
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let in_flight = metrics.as_ref().map(|metrics| metrics.request_started());
     let response = service.call(request);
     async move {
-        let response = response.await?;
+        let response = response.await;
+        drop(in_flight);
+        let response = response?;
         if let Some(metrics) = metrics {
             metrics.observe_request(
                 &method,

@@ -11,6 +11,8 @@ mod common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::TempDir;
@@ -184,9 +186,12 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
 
     // Password hashing makes sign-ups slow enough to be in flight when the
     // signal arrives.
-    let signups: Vec<_> = (0..4)
+    const SIGNUPS: usize = 8;
+    let completed = Arc::new(AtomicUsize::new(0));
+    let signups: Vec<_> = (0..SIGNUPS)
         .map(|n| {
             let url = format!("{base}/api/auth/signup");
+            let completed = Arc::clone(&completed);
             tokio::spawn(async move {
                 let body =
                     json!({ "email": format!("u{n}@example.com"), "password": "correct horse" });
@@ -196,10 +201,37 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
                     .send()
                     .await
                     .map(|r| r.status().as_u16())
+                    .inspect(|_| {
+                        completed.fetch_add(1, Ordering::SeqCst);
+                    })
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // The signal goes once every sign-up has reached the server (in flight
+    // beside this metrics request, or answered): a request still in the
+    // listen backlog would be refused by a stopping server, which is right
+    // but not this test. `done` is read first, so nothing counts twice.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let done = completed.load(Ordering::SeqCst);
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let in_flight: usize = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("monetro_http_requests_in_flight "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        if in_flight.saturating_sub(1) + done >= SIGNUPS {
+            assert!(done < SIGNUPS, "every sign-up finished before the signal");
+            break;
+        }
+        assert!(Instant::now() < deadline, "sign-ups never all in flight");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -231,4 +263,87 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
         stdout.contains("\"request_id\""),
         "request spans carry an id"
     );
+}
+
+#[test]
+fn an_admin_address_without_a_token_is_refused_at_start() {
+    let dir = temp_dir();
+    let output = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("MONETRO__ADMIN__BIND", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("admin.token"), "{stderr}");
+    assert!(
+        !dir.0.join("data").exists(),
+        "refused before creating anything"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_is_configured_by_environment_logged_and_stopped_with_the_service() {
+    let dir = temp_dir();
+    let (port, admin_port) = (free_port(), free_port());
+    let base = format!("http://127.0.0.1:{port}");
+    let admin = format!("http://127.0.0.1:{admin_port}");
+    let token = "an-admin-token-of-more-than-32-characters";
+    let mut child = monetro(&dir)
+        .env("MONETRO_BIND", format!("127.0.0.1:{port}"))
+        .env("MONETRO_RP_ORIGINS", format!("http://localhost:{port}"))
+        .env("MONETRO__ADMIN__BIND", format!("127.0.0.1:{admin_port}"))
+        .env("MONETRO__ADMIN__TOKEN", token)
+        .env("MONETRO__LOG__FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_healthy(&base, &mut child).await;
+
+    let http = reqwest::Client::new();
+    let signup = http
+        .post(format!("{base}/api/auth/signup"))
+        .json(&json!({ "email": "ann@example.com", "password": "correct horse" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+    let find = format!("{admin}/admin/api/users?email=ann@example.com");
+    let found = http.get(&find).bearer_auth(token).send().await.unwrap();
+    assert_eq!(found.status(), 200);
+    let refused = http.get(&find).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(
+        http.get(&find).bearer_auth(token).send().await.is_err(),
+        "the admin listener stopped with the service"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let logged = |message: &str| {
+        stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|entry| entry["message"] == message)
+            .unwrap_or_else(|| panic!("{message:?} not logged:\n{stdout}"))
+    };
+    for entry in [
+        logged("admin: user found by email"),
+        logged("admin request refused: admin token missing or wrong"),
+    ] {
+        assert!(
+            !entry["request_id"].as_str().unwrap_or_default().is_empty(),
+            "{entry}"
+        );
+    }
+    assert!(!stdout.contains(token), "the token is never logged");
 }

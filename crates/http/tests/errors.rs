@@ -349,6 +349,7 @@ async fn authentication_verification_failures_change_nothing(backend: Backend) {
     // A credential not offered for an email-scoped sign-in.
     let mut other = Client::signup(&app, "other@example.com").await;
     other.register().await;
+    let others_before = other.get("/api/auth/passkey/list").await.body["passkeys"].clone();
     let options = other
         .sign_in_options(json!({ "email": "ann@example.com" }))
         .await;
@@ -365,6 +366,10 @@ async fn authentication_verification_failures_change_nothing(backend: Backend) {
         )
         .await
         .assert_error(401, "AUTHENTICATION_FAILED");
+    assert_eq!(
+        other.get("/api/auth/passkey/list").await.body["passkeys"],
+        others_before
+    );
 }
 
 async fn account_errors(backend: Backend) {

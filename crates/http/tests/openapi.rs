@@ -17,26 +17,48 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The operations API.md marks *(bearer)*.
-const BEARER: [(&str, &str); 7] = [
+const BEARER: [(&str, &str); 14] = [
     ("GET", "/api/auth/me"),
     ("GET", "/api/auth/audit"),
+    ("PUT", "/api/auth/password"),
     ("GET", "/api/auth/passkey/register-options"),
+    ("POST", "/api/auth/passkey/register-options"),
     ("POST", "/api/auth/passkey/register"),
     ("GET", "/api/auth/passkey/list"),
     ("DELETE", "/api/auth/passkey/{id}"),
     ("PATCH", "/api/auth/passkey/{id}"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/auth/sessions"),
+    ("DELETE", "/api/auth/sessions/{id}"),
+    ("POST", "/api/auth/reauthenticate-options"),
+    ("POST", "/api/auth/reauthenticate"),
 ];
 
 /// The operations behind the per-address rate limit.
-const RATE_LIMITED: [(&str, &str); 4] = [
+const RATE_LIMITED: [(&str, &str); 9] = [
     ("POST", "/api/auth/signup"),
     ("POST", "/api/auth/login"),
+    ("PUT", "/api/auth/password"),
+    ("POST", "/api/auth/passkey/signup-options"),
+    ("POST", "/api/auth/passkey/signup"),
     ("POST", "/api/auth/passkey/authenticate-options"),
     ("POST", "/api/auth/passkey/authenticate"),
+    ("POST", "/api/auth/token/refresh"),
+    ("POST", "/api/auth/reauthenticate"),
 ];
 
 /// The web pages, which the document lists too.
 const PAGES: [&str; 3] = ["/login", "/signup", "/settings/security/passkeys"];
+
+/// The routes that answer HEAD as well as GET (the pages and assets),
+/// though OpenAPI lists only GET.
+const HEAD_TOO: [&str; 5] = [
+    "/",
+    "/login",
+    "/signup",
+    "/settings/security/passkeys",
+    "/assets/{file}",
+];
 
 /// The operations whose success is a redirect (`3xx` with `Location`)
 /// rather than a `2xx` answer.
@@ -110,8 +132,78 @@ async fn the_document_lists_exactly_the_served_routes() {
             let answer =
                 common::answer(anon.http.request(method, &url).send().await.unwrap()).await;
             answer.assert_error(405, "METHOD_NOT_ALLOWED");
+            // RFC 9110: a 405 lists the methods the route has.
+            let allow: BTreeSet<&str> = answer.headers["allow"]
+                .to_str()
+                .unwrap()
+                .split(", ")
+                .collect();
+            let mut expected: BTreeSet<&str> = served
+                .iter()
+                .filter(|(_, served_path)| served_path == path)
+                .map(|(method, _)| method.as_str())
+                .collect();
+            if HEAD_TOO.contains(&path.as_str()) {
+                expected.insert("HEAD");
+            }
+            assert_eq!(allow, expected, "{other} {path}");
         }
     }
+}
+
+/// The documented rules of names and emails are the service's: what the
+/// schema lets through, the service takes, and the blank, control-character
+/// and overlong names it refuses, the schema refuses too (found by
+/// schemathesis: the rename schema allowed `""`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_emails_are_documented_as_validated() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let path = format!(
+        "/api/auth/passkey/{}",
+        ann.register().await["id"].as_str().unwrap()
+    );
+    let rename = json!({ "$ref": "#/components/schemas/RenamePasskey" });
+    for name in ["", "   ", "Key\u{0}", "K\u{85}ey", &"k".repeat(65)] {
+        let body = json!({ "name": name });
+        assert!(!doc.misfits(&rename, &body, false).is_empty(), "{name:?}");
+        let answer = ann.send(Method::PATCH, &path, Some(&body)).await;
+        answer.assert_error(400, "VALIDATION_FAILED");
+    }
+    for name in ["Work laptop", "Clé 🔑", &"語".repeat(64)] {
+        let body = json!({ "name": name });
+        assert_eq!(doc.misfits(&rename, &body, false), Vec::<String>::new());
+        let answer = ann.send(Method::PATCH, &path, Some(&body)).await;
+        assert_eq!(answer.status, 200, "{name:?}: {}", answer.body);
+    }
+    let signup = json!({ "$ref": "#/components/schemas/Signup" });
+    for (email, display_name) in [("not an address", "Ann"), ("a@b.c", "Ann\u{7}")] {
+        let body =
+            json!({ "email": email, "password": "correct horse", "displayName": display_name });
+        assert!(!doc.misfits(&signup, &body, false).is_empty(), "{body}");
+        let answer = ann.post("/api/auth/signup", body).await;
+        answer.assert_error(400, "VALIDATION_FAILED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_options_take_an_object_or_no_body() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let doc = Doc::fetch(&app).await;
+    let body = &doc.0["paths"]["/api/auth/passkey/authenticate-options"]["post"]["requestBody"];
+    assert_eq!(body["required"], false, "{body}");
+    assert_eq!(
+        body["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/AuthenticateOptions" })
+    );
+    let anon = Client::new(&app);
+    let url = format!("{}/api/auth/passkey/authenticate-options", app.base);
+    let none = anon.http.post(&url).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::OK);
+    anon.post("/api/auth/passkey/authenticate-options", Value::Null)
+        .await
+        .assert_error(400, "VALIDATION_FAILED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,6 +349,12 @@ async fn answers_and_requests_fit_the_document() {
         }
     }
 
+    // The tour signed Ann out (`POST /api/auth/logout`): sign in again.
+    let login = json!({ "email": "ann@example.com", "password": "correct horse battery" });
+    let again = send(&anon, "POST", "/api/auth/login", Some(&login)).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    ann.token = Some(again.body["token"].as_str().unwrap().to_owned());
+
     // The pages and every asset they load (a script, a stylesheet, an icon).
     let mut asset_types = BTreeSet::new();
     for page in PAGES {
@@ -364,6 +462,126 @@ async fn answers_and_requests_fit_the_document() {
     let conflict = send(&anon, "POST", "/api/auth/signup", Some(&taken)).await;
     conflict.assert_error(409, "EMAIL_TAKEN");
     doc.check("POST", "/api/auth/signup", &conflict);
+
+    // Sign-up with a passkey, its last passkey kept, a password added,
+    // registration options with hints.
+    let mut carol = Client::new(&app);
+    let request = json!({ "email": "carol@example.com", "displayName": "Carol",
+        "hints": ["client-device"] });
+    doc.check_request("POST", "/api/auth/passkey/signup-options", &request);
+    let options = send(
+        &carol,
+        "POST",
+        "/api/auth/passkey/signup-options",
+        Some(&request),
+    )
+    .await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    doc.check("POST", "/api/auth/passkey/signup-options", &options);
+    let credential = carol
+        .authenticator
+        .register(&options.body["publicKey"], &app.origin)
+        .unwrap();
+    let body = json!({ "name": "Phone", "credential": credential });
+    doc.check_request("POST", "/api/auth/passkey/signup", &body);
+    let created = send(&carol, "POST", "/api/auth/passkey/signup", Some(&body)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    doc.check("POST", "/api/auth/passkey/signup", &created);
+    carol.token = Some(created.body["token"].as_str().unwrap().to_owned());
+    let list = send(&carol, "GET", "/api/auth/passkey/list", None).await;
+    let path = format!(
+        "/api/auth/passkey/{}",
+        list.body["passkeys"][0]["id"].as_str().unwrap()
+    );
+    let last = send(&carol, "DELETE", &path, None).await;
+    last.assert_error(409, "LAST_CREDENTIAL");
+    doc.check("DELETE", "/api/auth/passkey/{id}", &last);
+    let password = json!({ "password": "correct horse battery" });
+    doc.check_request("PUT", "/api/auth/password", &password);
+    let set = send(&carol, "PUT", "/api/auth/password", Some(&password)).await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    doc.check("PUT", "/api/auth/password", &set);
+    let refused = send(&carol, "PUT", "/api/auth/password", Some(&password)).await;
+    refused.assert_error(401, "INVALID_CREDENTIALS");
+    doc.check("PUT", "/api/auth/password", &refused);
+    let hints = json!({ "hints": ["security-key", "hybrid"] });
+    doc.check_request("POST", "/api/auth/passkey/register-options", &hints);
+    let options = send(
+        &carol,
+        "POST",
+        "/api/auth/passkey/register-options",
+        Some(&hints),
+    )
+    .await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    doc.check("POST", "/api/auth/passkey/register-options", &options);
+    let bad = send(
+        &carol,
+        "POST",
+        "/api/auth/passkey/register-options",
+        Some(&json!({ "hints": ["nfc"] })),
+    )
+    .await;
+    bad.assert_error(400, "VALIDATION_FAILED");
+    doc.check("POST", "/api/auth/passkey/register-options", &bad);
+
+    // Sessions: refresh (and its reuse), the list, re-authentication with
+    // the password and with a passkey, ending a session, signing out.
+    let refresh = json!({ "refreshToken": created.body["refreshToken"] });
+    doc.check_request("POST", "/api/auth/token/refresh", &refresh);
+    let refreshed = send(&anon, "POST", "/api/auth/token/refresh", Some(&refresh)).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    doc.check("POST", "/api/auth/token/refresh", &refreshed);
+    carol.token = Some(refreshed.body["token"].as_str().unwrap().to_owned());
+    let reused = send(&anon, "POST", "/api/auth/token/refresh", Some(&refresh)).await;
+    reused.assert_error(401, "UNAUTHORIZED");
+    doc.check("POST", "/api/auth/token/refresh", &reused);
+    let sessions = send(&ann, "GET", "/api/auth/sessions", None).await;
+    assert_eq!(sessions.status, 200, "{}", sessions.body);
+    doc.check("GET", "/api/auth/sessions", &sessions);
+    let password = json!({ "password": "correct horse battery" });
+    doc.check_request("POST", "/api/auth/reauthenticate", &password);
+    let renewed = send(&ann, "POST", "/api/auth/reauthenticate", Some(&password)).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    doc.check("POST", "/api/auth/reauthenticate", &renewed);
+    // Ann's browser still holds her removed passkey.
+    browser.token = Some(renewed.body["token"].as_str().unwrap().to_owned());
+    let options = send(&browser, "POST", "/api/auth/reauthenticate-options", None).await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    doc.check("POST", "/api/auth/reauthenticate-options", &options);
+    let credential = browser
+        .authenticator
+        .authenticate(&options.body["publicKey"], &app.origin)
+        .unwrap();
+    let body = json!({ "credential": credential });
+    doc.check_request("POST", "/api/auth/reauthenticate", &body);
+    let unknown = send(&browser, "POST", "/api/auth/reauthenticate", Some(&body)).await;
+    unknown.assert_error(404, "PASSKEY_NOT_FOUND");
+    doc.check("POST", "/api/auth/reauthenticate", &unknown);
+    let other = sessions.body["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/auth/sessions/{other}");
+    let ended = send(&ann, "DELETE", &path, None).await;
+    assert_eq!(ended.status, 204, "{}", ended.body);
+    doc.check("DELETE", "/api/auth/sessions/{id}", &ended);
+    let gone = send(&ann, "DELETE", &path, None).await;
+    gone.assert_error(404, "SESSION_NOT_FOUND");
+    doc.check("DELETE", "/api/auth/sessions/{id}", &gone);
+    let logout = json!({ "refreshToken": refreshed.body["refreshToken"] });
+    doc.check_request("POST", "/api/auth/logout", &logout);
+    let out = send(&anon, "POST", "/api/auth/logout", Some(&logout)).await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    doc.check("POST", "/api/auth/logout", &out);
+    let refused = send(&carol, "GET", "/api/auth/sessions", None).await;
+    refused.assert_error(401, "UNAUTHORIZED");
+    doc.check("GET", "/api/auth/sessions", &refused);
 }
 
 /// The schemas reject what they should, so the checks above mean something.
@@ -374,11 +592,13 @@ async fn the_schema_checks_catch_misfits() {
     let session = json!({ "$ref": "#/components/schemas/Session" });
     let good = json!({ "token": "t", "tokenType": "Bearer", "expiresIn": 900,
         "user": { "id": "0190c6a4-5b7e-7c1a-9d3e-1f2a3b4c5d6e", "email": "a@b.c",
-                  "displayName": null } });
+                  "displayName": null },
+        "refreshToken": "A".repeat(43), "refreshExpiresIn": 2_592_000 });
     assert_eq!(doc.misfits(&session, &good, true), Vec::<String>::new());
     for (member, value) in [
         ("tokenType", json!("bearer")),
         ("expiresIn", json!("900")),
+        ("refreshToken", json!("A".repeat(42))),
         ("extra", json!(1)),
     ] {
         let mut bad = good.clone();
@@ -733,12 +953,28 @@ fn is_of_type(value: &Value, json_type: &str) -> bool {
 }
 
 /// The patterns the document uses (the test has no regex engine).
+/// Names: no control characters (U+0000–U+001F, U+007F–U+009F).
+const NO_CONTROL: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// Required names: no control characters and not blank.
+const NOT_BLANK: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
 fn matches_pattern(pattern: &str, text: &str) -> bool {
     match pattern {
         "^[A-Za-z0-9_-]*$" => text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        "^[A-Za-z0-9_-]{43}$" => {
+            text.len() == 43
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        }
+        "^(password|passkey)$" => matches!(text, "password" | "passkey"),
         "^Bearer$" => text == "Bearer",
+        NO_CONTROL => !text.chars().any(char::is_control),
+        NOT_BLANK => {
+            !text.chars().any(char::is_control) && text.chars().any(|c| !c.is_whitespace())
+        }
         other => panic!("the test's schema check does not know the pattern {other:?}: teach it"),
     }
 }
@@ -747,6 +983,9 @@ fn has_format(format: &str, text: &str) -> bool {
     match format {
         "uuid" => text.len() == 36 && uuid::Uuid::try_parse(text).is_ok(),
         "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        "email" => text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !text.contains(char::is_whitespace)
+        }),
         // Integer formats: the type check covers them.
         "int32" | "int64" => true,
         other => panic!("the test's schema check does not know the format {other:?}: teach it"),

@@ -295,15 +295,22 @@ async fn a_credential_belongs_to_one_account(backend: Backend) {
     let mut ann = Client::signup(&app, "ann@example.com").await;
     let passkey = ann.register().await;
     let credential_id = base64url_decode(passkey["credentialId"].as_str().unwrap());
+    let before = app.stored_passkey(&credential_id).await.unwrap();
 
     let mut mallory = Client::signup(&app, "mallory@example.com").await;
     let tweaks = Tweaks {
-        credential_id: Some(credential_id),
+        credential_id: Some(credential_id.clone()),
         ..Tweaks::default()
     };
     let stolen = mallory.register_with(None, &tweaks).await;
     stolen.assert_error(409, "PASSKEY_ALREADY_REGISTERED");
     assert_eq!(mallory.get("/api/auth/me").await.body["passkeyCount"], 0);
+    assert_eq!(
+        app.stored_passkey(&credential_id).await.unwrap(),
+        before,
+        "Ann's passkey is untouched"
+    );
+    assert_eq!(ann.sign_in().await.status, 200);
 }
 
 async fn synced_passkeys_update_backup_state_and_keep_counter_zero(backend: Backend) {

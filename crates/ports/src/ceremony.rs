@@ -14,6 +14,8 @@ pub struct CeremonyHandle(pub String);
 pub enum CeremonyKind {
     Registration,
     Authentication,
+    /// Sign-up with a passkey: creating an account and its first passkey.
+    Signup,
 }
 
 impl CeremonyKind {
@@ -21,6 +23,7 @@ impl CeremonyKind {
         match self {
             Self::Registration => "registration",
             Self::Authentication => "authentication",
+            Self::Signup => "signup",
         }
     }
 
@@ -28,6 +31,7 @@ impl CeremonyKind {
         match raw {
             "registration" => Some(Self::Registration),
             "authentication" => Some(Self::Authentication),
+            "signup" => Some(Self::Signup),
             _ => None,
         }
     }
@@ -38,7 +42,8 @@ impl CeremonyKind {
 pub struct Ceremony {
     pub handle: CeremonyHandle,
     pub kind: CeremonyKind,
-    /// The signed-in user a registration belongs to; `None` for sign-in.
+    /// The signed-in user a registration belongs to; `None` for sign-in
+    /// and sign-up.
     pub user_id: Option<UserId>,
     /// Serialised ceremony state, opaque to the store.
     pub state: String,

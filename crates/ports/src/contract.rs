@@ -12,14 +12,15 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use monetro_domain::{
-    AuditEvent, AuditKind, CredentialId, DisplayName, Email, NewUser, Passkey, PasskeyId,
-    PasskeyName, PasskeyUse, RequestOrigin, User, UserHandle, UserId,
+    AuditEvent, AuditKind, AuthSession, CredentialId, DisplayName, Email, NewUser, Passkey,
+    PasskeyId, PasskeyName, PasskeyUse, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod,
+    User, UserHandle, UserId,
 };
 use uuid::Uuid;
 
 use crate::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    Readiness, StoreError, UserRepository,
+    Readiness, Rotation, SessionRepository, StoreError, UserRepository,
 };
 
 /// `seconds` after the moment the suite started, in whole seconds (which
@@ -121,7 +122,7 @@ pub async fn user_repository<S: UserRepository>(store: S) {
 }
 
 /// [`CredentialRepository`]'s promises (needs users, so the store is both).
-pub async fn credential_repository<S: UserRepository + CredentialRepository>(store: S) {
+pub async fn credential_repository<S: UserRepository + CredentialRepository + AuditLog>(store: S) {
     let ann = sample_user("ann@example.com").user;
     let bob = sample_user("bob@example.com").user;
     for user in [&ann, &bob] {
@@ -138,7 +139,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     let newer = sample_passkey(ann.id, b"cred-newer", at(20));
     let bobs = sample_passkey(bob.id, b"cred-bob", at(30));
     for passkey in [&older, &newer, &bobs] {
-        store.insert_passkey(passkey.clone()).await.unwrap();
+        store.insert_passkey(passkey.clone(), 20).await.unwrap();
     }
 
     assert_eq!(
@@ -160,7 +161,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     // A credential id is unique across all users.
     let stolen = sample_passkey(bob.id, b"cred-older", at(40));
     assert_eq!(
-        store.insert_passkey(stolen).await,
+        store.insert_passkey(stolen, 20).await,
         Err(StoreError::CredentialTaken)
     );
     assert_eq!(
@@ -169,21 +170,43 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         "a refused passkey was stored"
     );
 
-    // Sign-ins: counters only move forwards; 0 stays acceptable while both are 0.
+    // Sign-ins: counters only move forwards; 0 stays acceptable while both
+    // are 0. The sign-in's log event is written with it, or not at all.
+    let used = |passkey: PasskeyId, seconds| AuditEvent {
+        id: Uuid::now_v7(),
+        user_id: ann.id,
+        kind: AuditKind::PasskeyUsed,
+        code: None,
+        passkey_id: Some(passkey.0),
+        origin: RequestOrigin::new(Some("198.51.100.7".into()), Some("Safari")),
+        at: at(seconds),
+    };
     let first_use = PasskeyUse {
         id: older.id,
         sign_count: 0,
         backed_up: true,
         used_at: at(50),
     };
-    assert!(store.record_passkey_use(first_use).await.unwrap());
+    let first_event = used(older.id, 50);
+    assert!(
+        store
+            .record_passkey_use(first_use, first_event.clone())
+            .await
+            .unwrap()
+    );
     let counted = PasskeyUse {
         id: older.id,
         sign_count: 7,
         backed_up: true,
         used_at: at(60),
     };
-    assert!(store.record_passkey_use(counted).await.unwrap());
+    let counted_event = used(older.id, 60);
+    assert!(
+        store
+            .record_passkey_use(counted, counted_event.clone())
+            .await
+            .unwrap()
+    );
     for regression in [7, 3, 0] {
         let usage = PasskeyUse {
             id: older.id,
@@ -192,10 +215,18 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
             used_at: at(70),
         };
         assert!(
-            !store.record_passkey_use(usage).await.unwrap(),
+            !store
+                .record_passkey_use(usage, used(older.id, 70))
+                .await
+                .unwrap(),
             "count {regression} accepted after 7"
         );
     }
+    assert_eq!(
+        store.recent(ann.id, None, 10).await.unwrap(),
+        vec![counted_event, first_event],
+        "exactly the applied uses are logged"
+    );
     let (stored, _) = store
         .find_passkey_with_owner(&older.credential_id)
         .await
@@ -205,13 +236,20 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
         (stored.sign_count, stored.backed_up, stored.last_used_at),
         (7, true, Some(at(60)))
     );
+    let ghost_id = PasskeyId::random();
     let ghost = PasskeyUse {
-        id: PasskeyId::random(),
+        id: ghost_id,
         sign_count: 1,
         backed_up: false,
         used_at: at(80),
     };
-    assert!(!store.record_passkey_use(ghost).await.unwrap());
+    assert!(
+        !store
+            .record_passkey_use(ghost, used(ghost_id, 80))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recent(ann.id, None, 10).await.unwrap().len(), 2);
 
     // Rename and delete touch only the owner's passkeys.
     let name = PasskeyName::parse("Work laptop").unwrap().unwrap();
@@ -242,6 +280,277 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository>(sto
     );
 }
 
+/// The account-and-first-passkey transaction, password changes, the
+/// passkey limit and the last-credential guard, with their races. Uses its
+/// own emails, so it can share a store with the other suites.
+pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) {
+    // An account and its passkey, in one go.
+    let carol = NewUser {
+        password_hash: None,
+        ..sample_user("carol@example.com")
+    };
+    let carols = sample_passkey(carol.user.id, b"cred-carol", at(1));
+    store
+        .create_user_with_passkey(carol.clone(), carols.clone())
+        .await
+        .unwrap();
+    let found = store
+        .find_user_by_email(&carol.user.email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.user, found.password_hash),
+        (carol.user.clone(), None)
+    );
+    assert_eq!(
+        store.list_passkeys(carol.user.id).await.unwrap(),
+        vec![carols.clone()]
+    );
+
+    // A taken email stores neither the account nor its passkey.
+    let twin = sample_user("carol@example.com");
+    let twins = sample_passkey(twin.user.id, b"cred-twin", at(2));
+    assert_eq!(
+        store
+            .create_user_with_passkey(twin.clone(), twins.clone())
+            .await,
+        Err(StoreError::EmailTaken)
+    );
+    assert_eq!(store.find_user(twin.user.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_passkey_with_owner(&twins.credential_id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A taken credential id stores neither either.
+    let dave = sample_user("dave@example.com");
+    let stolen = sample_passkey(dave.user.id, b"cred-carol", at(3));
+    assert_eq!(
+        store.create_user_with_passkey(dave.clone(), stolen).await,
+        Err(StoreError::CredentialTaken)
+    );
+    assert_eq!(
+        store.find_user_by_email(&dave.user.email).await.unwrap(),
+        None,
+        "the account of a refused passkey was stored"
+    );
+
+    // Racing sign-ups for one email: exactly one account.
+    let racers: Vec<_> = (0..6u8)
+        .map(|i| {
+            let store = store.clone();
+            let user = sample_user("erin@example.com");
+            let passkey = sample_passkey(user.user.id, &[b'e', i], at(4));
+            async move { store.create_user_with_passkey(user, passkey).await }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::EmailTaken))),
+        "{outcomes:?}"
+    );
+
+    // Password changes apply only over the expected hash.
+    assert!(
+        !store
+            .replace_password_hash(carol.user.id, Some("other".into()), "h1".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_password_hash(carol.user.id, None, "h1".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_password_hash(carol.user.id, None, "h2".into())
+            .await
+            .unwrap(),
+        "a second first password"
+    );
+    assert!(
+        store
+            .replace_password_hash(carol.user.id, Some("h1".into()), "h2".into())
+            .await
+            .unwrap()
+    );
+    let changed = store.find_user_by_email(&carol.user.email).await.unwrap();
+    assert_eq!(changed.unwrap().password_hash.as_deref(), Some("h2"));
+    assert!(
+        !store
+            .replace_password_hash(UserId::random(), None, "h".into())
+            .await
+            .unwrap()
+    );
+
+    // The limit: at `limit` passkeys, no more; racing inserts stop at it.
+    let frank = NewUser {
+        password_hash: None,
+        ..sample_user("frank@example.com")
+    };
+    store.create_user(frank.clone()).await.unwrap();
+    store
+        .insert_passkey(sample_passkey(frank.user.id, b"frank-0", at(5)), 2)
+        .await
+        .unwrap();
+    let racers: Vec<_> = (1..=6u8)
+        .map(|i| {
+            let store = store.clone();
+            let passkey = sample_passkey(frank.user.id, &[b'f', i], at(6));
+            async move { store.insert_passkey(passkey, 3).await }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        2,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(StoreError::PasskeyLimitReached))),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.count_passkeys(frank.user.id).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .insert_passkey(sample_passkey(frank.user.id, b"frank-x", at(7)), 3)
+            .await,
+        Err(StoreError::PasskeyLimitReached)
+    );
+
+    // The last way to sign in stays: of racing deletes of the last two
+    // passkeys of an account without a password, one succeeds.
+    let franks = store.list_passkeys(frank.user.id).await.unwrap();
+    assert!(
+        store
+            .delete_passkey(frank.user.id, franks[0].id)
+            .await
+            .unwrap()
+    );
+    let racers: Vec<_> = franks[1..]
+        .iter()
+        .map(|passkey| {
+            let store = store.clone();
+            let (user, id) = (frank.user.id, passkey.id);
+            async move { store.delete_passkey(user, id).await }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, Ok(true))).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(StoreError::LastCredential)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let last = store.list_passkeys(frank.user.id).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(
+        store.delete_passkey(frank.user.id, last[0].id).await,
+        Err(StoreError::LastCredential)
+    );
+    assert!(
+        !store
+            .delete_passkey(frank.user.id, PasskeyId::random())
+            .await
+            .unwrap(),
+        "an unknown passkey is not found, whatever the count"
+    );
+
+    // With a password, the last passkey may go.
+    assert!(
+        store
+            .replace_password_hash(frank.user.id, None, "hash".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_passkey(frank.user.id, last[0].id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(frank.user.id).await.unwrap(), 0);
+}
+
+/// [`CredentialRepository::delete_passkey_forced`]: it removes the last
+/// passkey of an account without a password, which the ordinary delete
+/// refuses, and still only the owner's. Uses its own emails.
+pub async fn forced_removal<S: UserRepository + CredentialRepository>(store: S) {
+    let gail = NewUser {
+        password_hash: None,
+        ..sample_user("gail@example.com")
+    };
+    let hers = sample_passkey(gail.user.id, b"cred-gail", at(1));
+    store
+        .create_user_with_passkey(gail.clone(), hers.clone())
+        .await
+        .unwrap();
+    let hank = sample_user("hank@example.com");
+    store.create_user(hank.clone()).await.unwrap();
+
+    assert_eq!(
+        store.delete_passkey(gail.user.id, hers.id).await,
+        Err(StoreError::LastCredential)
+    );
+    assert!(
+        !store
+            .delete_passkey_forced(hank.user.id, hers.id)
+            .await
+            .unwrap(),
+        "another user's passkey is not found"
+    );
+    assert!(
+        !store
+            .delete_passkey_forced(gail.user.id, PasskeyId::random())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 1);
+    assert!(
+        store
+            .delete_passkey_forced(gail.user.id, hers.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 0);
+    assert!(
+        !store
+            .delete_passkey_forced(gail.user.id, hers.id)
+            .await
+            .unwrap(),
+        "removed once"
+    );
+    assert!(
+        store
+            .find_passkey_with_owner(&hers.credential_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 fn ceremony(handle: &str, kind: CeremonyKind, user_id: Option<UserId>, expires: i64) -> Ceremony {
     Ceremony {
         handle: CeremonyHandle(handle.into()),
@@ -255,7 +564,7 @@ fn ceremony(handle: &str, kind: CeremonyKind, user_id: Option<UserId>, expires: 
 /// [`ChallengeStore`]'s promises. `user` and `other_user` are ids of two
 /// existing users, for stores that check them.
 pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_user: UserId) {
-    use CeremonyKind::{Authentication, Registration};
+    use CeremonyKind::{Authentication, Registration, Signup};
 
     let sign_in = ceremony("h-sign-in", Authentication, None, 100);
     store.put(sign_in.clone()).await.unwrap();
@@ -310,6 +619,20 @@ pub async fn challenge_store<C: ChallengeStore>(store: C, user: UserId, other_us
             .await
             .unwrap(),
         Some(enrol)
+    );
+
+    let sign_up = ceremony("h-sign-up", Signup, None, 100);
+    store.put(sign_up.clone()).await.unwrap();
+    for other in [Authentication, Registration] {
+        assert_eq!(
+            store.take(&sign_up.handle, other, None).await.unwrap(),
+            None,
+            "a sign-up taken as {other:?}"
+        );
+    }
+    assert_eq!(
+        store.take(&sign_up.handle, Signup, None).await.unwrap(),
+        Some(sign_up)
     );
 
     // Expiry is the caller's to judge: an expired ceremony is still handed back.
@@ -422,6 +745,337 @@ pub async fn audit_log<S: UserRepository + AuditLog>(store: S) {
     assert_eq!(store.recent(bob.id, None, 10).await.unwrap(), vec![bobs]);
 }
 
+/// A session of `user` started at `at(seconds)`, lasting a day.
+pub fn sample_session(user: UserId, seconds: i64) -> AuthSession {
+    AuthSession {
+        id: SessionId::random(),
+        user_id: user,
+        method: SignInMethod::Password,
+        auth_time: at(seconds),
+        created_at: at(seconds),
+        last_seen_at: at(seconds),
+        expires_at: at(seconds + 86_400),
+        origin: RequestOrigin::new(Some("198.51.100.7".into()), Some("Mozilla/5.0 (X11)")),
+        revoked_at: None,
+    }
+}
+
+/// A distinct token hash per `n`.
+fn token(n: u8) -> RefreshTokenHash {
+    RefreshTokenHash([n; 32])
+}
+
+/// [`SessionRepository`]'s promises (needs users, so the store is both).
+pub async fn session_repository<S: UserRepository + SessionRepository>(store: S) {
+    let ann = sample_user("session-ann@example.com").user;
+    let bob = sample_user("session-bob@example.com").user;
+    for user in [&ann, &bob] {
+        store
+            .create_user(NewUser {
+                user: user.clone(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+    }
+    let first = sample_session(ann.id, 0);
+    let second = AuthSession {
+        method: SignInMethod::Passkey,
+        ..sample_session(ann.id, 10)
+    };
+    let bobs = sample_session(bob.id, 20);
+    store.create_session(first.clone(), token(1)).await.unwrap();
+    store
+        .create_session(second.clone(), token(2))
+        .await
+        .unwrap();
+    store.create_session(bobs.clone(), token(3)).await.unwrap();
+    assert_eq!(
+        store.find_session(first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.find_session(SessionId::random()).await.unwrap(), None);
+    assert_eq!(
+        store.list_sessions(ann.id, at(30)).await.unwrap(),
+        vec![second.clone(), first.clone()],
+        "most recently seen first, only the user's"
+    );
+
+    // Rotation: the current token is replaced; the session is seen again.
+    let elsewhere = RequestOrigin::new(Some("203.0.113.5".into()), Some("Safari"));
+    let rotated = store
+        .rotate_session(token(1), token(11), at(40), at(40 + 86_400), &elsewhere)
+        .await
+        .unwrap();
+    let expected = AuthSession {
+        last_seen_at: at(40),
+        expires_at: at(40 + 86_400),
+        origin: elsewhere.clone(),
+        ..first.clone()
+    };
+    assert_eq!(rotated, Rotation::Rotated(expected.clone()));
+    assert_eq!(
+        store.find_session(first.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store
+            .rotate_session(token(99), token(98), at(41), at(41 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "an unknown token"
+    );
+
+    // Reuse of the rotated-out token revokes the whole session.
+    let reused = store
+        .rotate_session(token(1), token(12), at(50), at(50 + 86_400), &elsewhere)
+        .await
+        .unwrap();
+    let Rotation::Reused(revoked) = reused else {
+        panic!("{reused:?}")
+    };
+    assert_eq!(revoked.id, first.id);
+    assert_eq!(revoked.revoked_at, Some(at(50)));
+    assert_eq!(
+        store
+            .rotate_session(token(11), token(13), at(51), at(51 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "the current token of a revoked session"
+    );
+    assert_eq!(
+        store.list_sessions(ann.id, at(52)).await.unwrap(),
+        vec![second.clone()]
+    );
+
+    // An expired session refuses its token.
+    assert_eq!(
+        store
+            .rotate_session(
+                token(3),
+                token(31),
+                at(20 + 86_400),
+                at(30 + 86_400),
+                &elsewhere
+            )
+            .await
+            .unwrap(),
+        Rotation::Refused
+    );
+    assert!(
+        store
+            .list_sessions(bob.id, at(20 + 86_400))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Racing rotations with one token: one winner, the rest count as reuse.
+    let racing = sample_session(ann.id, 60);
+    store
+        .create_session(racing.clone(), token(4))
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..6u8)
+        .map(|i| {
+            let store = store.clone();
+            let origin = elsewhere.clone();
+            async move {
+                store
+                    .rotate_session(token(4), token(40 + i), at(61), at(61 + 86_400), &origin)
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect();
+    let outcomes = join_all(racers).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Rotation::Rotated(_)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Rotation::Rotated(_) | Rotation::Reused(_))),
+        "{outcomes:?}"
+    );
+    assert!(
+        store
+            .find_session(racing.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some(),
+        "a race means a copied token: the session ends"
+    );
+
+    // Re-authentication: a fresh auth_time and method, a new token, the
+    // old one rotated out; only in the user's own active session.
+    assert_eq!(
+        store
+            .reauthenticate_session(
+                bob.id,
+                second.id,
+                SignInMethod::Password,
+                token(5),
+                at(70),
+                at(70 + 86_400)
+            )
+            .await
+            .unwrap(),
+        None,
+        "another user's session"
+    );
+    let fresh = store
+        .reauthenticate_session(
+            ann.id,
+            second.id,
+            SignInMethod::Password,
+            token(21),
+            at(70),
+            at(70 + 86_400),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fresh,
+        AuthSession {
+            method: SignInMethod::Password,
+            auth_time: at(70),
+            last_seen_at: at(70),
+            expires_at: at(70 + 86_400),
+            ..second.clone()
+        }
+    );
+    assert_eq!(
+        store.find_session(second.id).await.unwrap(),
+        Some(fresh.clone())
+    );
+    assert!(matches!(
+        store
+            .rotate_session(token(21), token(22), at(71), at(71 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Rotated(s) if s.auth_time == at(70)
+    ));
+    assert_eq!(
+        store
+            .reauthenticate_session(
+                ann.id,
+                first.id,
+                SignInMethod::Passkey,
+                token(6),
+                at(72),
+                at(72 + 86_400)
+            )
+            .await
+            .unwrap(),
+        None,
+        "a revoked session"
+    );
+
+    // Revoking: only the user's own active sessions.
+    assert!(
+        !store
+            .revoke_session(bob.id, second.id, at(80))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_session(ann.id, second.id, at(80))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session(ann.id, second.id, at(81))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session(ann.id, SessionId::random(), at(81))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .list_sessions(ann.id, at(82))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // By token: the current one or one rotated out ends the session.
+    let by_current = sample_session(bob.id, 90);
+    let by_old = sample_session(bob.id, 91);
+    store
+        .create_session(by_current.clone(), token(7))
+        .await
+        .unwrap();
+    store
+        .create_session(by_old.clone(), token(8))
+        .await
+        .unwrap();
+    store
+        .rotate_session(token(8), token(81), at(92), at(92 + 86_400), &elsewhere)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .revoke_session_by_token(token(7), at(93))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_session_by_token(token(8), at(93))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session_by_token(token(7), at(94))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session_by_token(token(200), at(94))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.list_sessions(bob.id, at(95)).await.unwrap(),
+        vec![bobs.clone()]
+    );
+
+    // Purging: ended sessions go, live ones stay.
+    let live = sample_session(bob.id, 100);
+    store.create_session(live.clone(), token(9)).await.unwrap();
+    let purged = store.purge_sessions(at(100)).await.unwrap();
+    assert_eq!(purged, 5, "the five revoked ones");
+    assert_eq!(store.find_session(first.id).await.unwrap(), None);
+    assert_eq!(store.find_session(live.id).await.unwrap(), Some(live));
+    assert_eq!(
+        store
+            .rotate_session(token(8), token(82), at(101), at(101 + 86_400), &elsewhere)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "a purged session's tokens are forgotten"
+    );
+}
+
 /// [`Readiness`]'s promise on a working store.
 pub async fn readiness<S: Readiness>(store: S) {
     store.ping().await.unwrap();
@@ -468,6 +1122,11 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_store_keeps_the_account_guards() {
+        account_guards(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
     async fn memory_ceremonies_keep_the_challenge_contract() {
         challenge_store(MemoryCeremonies::new(), UserId::random(), UserId::random()).await;
     }
@@ -478,7 +1137,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_store_keeps_the_session_contract() {
+        session_repository(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
     async fn memory_store_is_ready() {
         readiness(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_forced_removal_contract() {
+        forced_removal(MemoryStore::new()).await;
     }
 }

@@ -9,6 +9,12 @@ pub enum StoreError {
     /// The credential id is already stored, for any user.
     #[error("credential id already registered")]
     CredentialTaken,
+    /// The user already holds as many passkeys as the limit allows.
+    #[error("passkey limit reached")]
+    PasskeyLimitReached,
+    /// The passkey is the account's last way to sign in.
+    #[error("last credential of the account")]
+    LastCredential,
     /// The backing service cannot be reached (down, pool exhausted, timed
     /// out). Nothing was written.
     #[error("store unavailable: {0}")]
@@ -23,6 +29,8 @@ impl From<StoreError> for Error {
         match err {
             StoreError::EmailTaken => Error::EmailTaken,
             StoreError::CredentialTaken => Error::PasskeyAlreadyRegistered,
+            StoreError::PasskeyLimitReached => Error::PasskeyLimitReached,
+            StoreError::LastCredential => Error::LastCredential,
             StoreError::Unavailable(cause) => Error::Unavailable(cause),
             StoreError::Unexpected(cause) => Error::Unexpected(cause),
         }

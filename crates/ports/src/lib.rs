@@ -10,6 +10,7 @@ mod clock;
 mod error;
 mod hasher;
 mod repositories;
+mod sessions;
 mod tokens;
 
 pub use audit::AuditLog;
@@ -18,7 +19,8 @@ pub use clock::Clock;
 pub use error::StoreError;
 pub use hasher::PasswordHasher;
 pub use repositories::{CredentialRepository, PoolStats, Readiness, StoredUser, UserRepository};
-pub use tokens::{IssuedToken, TokenError, TokenIssuer, VerifiedToken};
+pub use sessions::{Rotation, SessionRepository};
+pub use tokens::{AccessGrant, IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 
 #[cfg(feature = "contract")]
 pub mod contract;

@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use monetro_domain::{
-    AuditEvent, CredentialId, Email, Error, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
-    PasskeyUse, Password, User, UserHandle, UserId,
+    AuditEvent, AuthSession, CredentialId, Email, Error, NewPasskey, NewUser, Passkey, PasskeyId,
+    PasskeyName, PasskeyUse, Password, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod,
+    User, UserHandle, UserId,
 };
 
 use crate::{
-    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock, CredentialRepository,
-    IssuedToken, PasswordHasher, PoolStats, Readiness, StoreError, StoredUser, TokenError,
-    TokenIssuer, UserRepository, VerifiedToken,
+    AccessGrant, AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock,
+    CredentialRepository, IssuedToken, PasswordHasher, PoolStats, Readiness, Rotation,
+    SessionRepository, StoreError, StoredUser, TokenError, TokenIssuer, UserRepository,
+    VerifiedToken,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -29,6 +31,11 @@ struct Tables {
     users: Vec<NewUser>,
     passkeys: Vec<Passkey>,
     audit: Vec<AuditEvent>,
+    /// Each session with its current refresh token.
+    sessions: Vec<(AuthSession, RefreshTokenHash)>,
+    /// Rotated-out tokens: the token, its session, when it would have
+    /// expired.
+    retired: Vec<(RefreshTokenHash, SessionId, DateTime<Utc>)>,
 }
 
 /// Users and passkeys in memory. `set_unavailable(true)` makes every call
@@ -56,14 +63,66 @@ impl MemoryStore {
     }
 }
 
+impl Tables {
+    fn check_new_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        if self.users.iter().any(|u| u.user.email == user.user.email) {
+            return Err(StoreError::EmailTaken);
+        }
+        Ok(())
+    }
+
+    fn check_new_passkey(&self, passkey: &Passkey) -> Result<(), StoreError> {
+        if self
+            .passkeys
+            .iter()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
+            return Err(StoreError::CredentialTaken);
+        }
+        Ok(())
+    }
+
+    fn passkeys_of(&self, user: UserId) -> usize {
+        self.passkeys.iter().filter(|p| p.user_id == user).count()
+    }
+}
+
 impl UserRepository for MemoryStore {
     async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        if tables.users.iter().any(|u| u.user.email == user.user.email) {
-            return Err(StoreError::EmailTaken);
-        }
+        tables.check_new_user(&user)?;
         tables.users.push(user);
         Ok(())
+    }
+
+    async fn create_user_with_passkey(
+        &self,
+        user: NewUser,
+        passkey: NewPasskey,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables()?;
+        tables.check_new_user(&user)?;
+        tables.check_new_passkey(&passkey)?;
+        if passkey.user_id != user.user.id {
+            return Err(StoreError::Unexpected("passkey of another user".into()));
+        }
+        tables.users.push(user);
+        tables.passkeys.push(passkey);
+        Ok(())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user: UserId,
+        expected: Option<String>,
+        new_hash: String,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        let account = tables
+            .users
+            .iter_mut()
+            .find(|u| u.user.id == user && u.password_hash == expected);
+        Ok(account.map(|u| u.password_hash = Some(new_hash)).is_some())
     }
 
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
@@ -98,18 +157,15 @@ impl UserRepository for MemoryStore {
 }
 
 impl CredentialRepository for MemoryStore {
-    async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
+    async fn insert_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        if tables
-            .passkeys
-            .iter()
-            .any(|p| p.credential_id == passkey.credential_id)
-        {
-            return Err(StoreError::CredentialTaken);
-        }
         if !tables.users.iter().any(|u| u.user.id == passkey.user_id) {
             return Err(StoreError::Unexpected("passkey of an unknown user".into()));
         }
+        if tables.passkeys_of(passkey.user_id) >= limit as usize {
+            return Err(StoreError::PasskeyLimitReached);
+        }
+        tables.check_new_passkey(&passkey)?;
         tables.passkeys.push(passkey);
         Ok(())
     }
@@ -127,8 +183,7 @@ impl CredentialRepository for MemoryStore {
     }
 
     async fn count_passkeys(&self, user: UserId) -> Result<u64, StoreError> {
-        let tables = self.tables()?;
-        Ok(tables.passkeys.iter().filter(|p| p.user_id == user).count() as u64)
+        Ok(self.tables()?.passkeys_of(user) as u64)
     }
 
     async fn find_passkey_with_owner(
@@ -146,7 +201,11 @@ impl CredentialRepository for MemoryStore {
         }))
     }
 
-    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
+    async fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+        event: AuditEvent,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let Some(passkey) = tables.passkeys.iter_mut().find(|p| p.id == usage.id) else {
             return Ok(false);
@@ -157,6 +216,7 @@ impl CredentialRepository for MemoryStore {
         passkey.sign_count = usage.sign_count;
         passkey.backed_up = usage.backed_up;
         passkey.last_used_at = Some(usage.used_at);
+        tables.audit.push(event);
         Ok(true)
     }
 
@@ -178,6 +238,29 @@ impl CredentialRepository for MemoryStore {
     }
 
     async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        if !tables
+            .passkeys
+            .iter()
+            .any(|p| p.id == id && p.user_id == user)
+        {
+            return Ok(false);
+        }
+        let has_password = tables
+            .users
+            .iter()
+            .any(|u| u.user.id == user && u.password_hash.is_some());
+        if !has_password && tables.passkeys_of(user) <= 1 {
+            return Err(StoreError::LastCredential);
+        }
+        let before = tables.passkeys.len();
+        tables
+            .passkeys
+            .retain(|p| !(p.id == id && p.user_id == user));
+        Ok(tables.passkeys.len() < before)
+    }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let before = tables.passkeys.len();
         tables
@@ -216,6 +299,180 @@ impl AuditLog for MemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+}
+
+impl Tables {
+    /// Retires the session's current token in favour of `next`.
+    fn replace_token(&mut self, index: usize, next: RefreshTokenHash) -> Option<&mut AuthSession> {
+        let (session, token) = self.sessions.get_mut(index)?;
+        self.retired.push((*token, session.id, session.expires_at));
+        *token = next;
+        Some(session)
+    }
+
+    fn revoke(&mut self, id: SessionId, now: DateTime<Utc>) -> bool {
+        let found = self
+            .sessions
+            .iter_mut()
+            .find(|(s, _)| s.id == id && s.is_active(now));
+        found.map(|(s, _)| s.revoked_at = Some(now)).is_some()
+    }
+}
+
+impl SessionRepository for MemoryStore {
+    async fn create_session(
+        &self,
+        session: AuthSession,
+        token: RefreshTokenHash,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables()?;
+        if !tables.users.iter().any(|u| u.user.id == session.user_id) {
+            return Err(StoreError::Unexpected("session of an unknown user".into()));
+        }
+        tables.sessions.push((session, token));
+        Ok(())
+    }
+
+    async fn rotate_session(
+        &self,
+        presented: RefreshTokenHash,
+        next: RefreshTokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        origin: &RequestOrigin,
+    ) -> Result<Rotation, StoreError> {
+        let mut tables = self.tables()?;
+        let current = tables
+            .sessions
+            .iter()
+            .position(|(s, token)| *token == presented && s.is_active(now));
+        if let Some(index) = current {
+            let session = tables
+                .replace_token(index, next)
+                .ok_or_else(|| StoreError::Unexpected("session vanished".into()))?;
+            session.last_seen_at = now;
+            session.expires_at = expires_at;
+            session.origin = origin.clone();
+            return Ok(Rotation::Rotated(session.clone()));
+        }
+        let Some(family) = tables
+            .retired
+            .iter()
+            .find(|(token, _, _)| *token == presented)
+            .map(|(_, id, _)| *id)
+        else {
+            return Ok(Rotation::Refused);
+        };
+        tables.revoke(family, now);
+        Ok(tables
+            .sessions
+            .iter()
+            .find(|(s, _)| s.id == family)
+            .map_or(Rotation::Refused, |(s, _)| Rotation::Reused(s.clone())))
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        method: SignInMethod,
+        next: RefreshTokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<AuthSession>, StoreError> {
+        let mut tables = self.tables()?;
+        let Some(index) = tables
+            .sessions
+            .iter()
+            .position(|(s, _)| s.id == id && s.user_id == user && s.is_active(now))
+        else {
+            return Ok(None);
+        };
+        let session = tables
+            .replace_token(index, next)
+            .ok_or_else(|| StoreError::Unexpected("session vanished".into()))?;
+        session.method = method;
+        session.auth_time = now;
+        session.last_seen_at = now;
+        session.expires_at = expires_at;
+        Ok(Some(session.clone()))
+    }
+
+    async fn find_session(&self, id: SessionId) -> Result<Option<AuthSession>, StoreError> {
+        let tables = self.tables()?;
+        Ok(tables
+            .sessions
+            .iter()
+            .find(|(s, _)| s.id == id)
+            .map(|(s, _)| s.clone()))
+    }
+
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuthSession>, StoreError> {
+        let tables = self.tables()?;
+        let mut mine: Vec<AuthSession> = tables
+            .sessions
+            .iter()
+            .filter(|(s, _)| s.user_id == user && s.is_active(now))
+            .map(|(s, _)| s.clone())
+            .collect();
+        mine.sort_by_key(|s| std::cmp::Reverse((s.last_seen_at, s.id.0)));
+        Ok(mine)
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        if !tables
+            .sessions
+            .iter()
+            .any(|(s, _)| s.id == id && s.user_id == user)
+        {
+            return Ok(false);
+        }
+        Ok(tables.revoke(id, now))
+    }
+
+    async fn revoke_session_by_token(
+        &self,
+        token: RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.tables()?;
+        let holder = tables
+            .sessions
+            .iter()
+            .find(|(_, current)| *current == token)
+            .map(|(s, _)| s.id);
+        let family = holder.or_else(|| {
+            tables
+                .retired
+                .iter()
+                .find(|(retired, _, _)| *retired == token)
+                .map(|(_, id, _)| *id)
+        });
+        Ok(family.is_some_and(|id| tables.revoke(id, now)))
+    }
+
+    async fn purge_sessions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tables = self.tables()?;
+        let before = tables.sessions.len();
+        tables.sessions.retain(|(s, _)| {
+            s.expires_at >= cutoff && s.revoked_at.is_none_or(|revoked| revoked >= cutoff)
+        });
+        let kept: Vec<SessionId> = tables.sessions.iter().map(|(s, _)| s.id).collect();
+        tables
+            .retired
+            .retain(|(_, id, expires)| *expires >= cutoff && kept.contains(id));
+        Ok((before - tables.sessions.len()) as u64)
     }
 }
 
@@ -329,25 +586,24 @@ impl PasswordHasher for PlainHasher {
     }
 }
 
-/// Unsigned tokens `fake.<user>.<issued unix>.<lifetime>.<amr>` for unit
-/// tests; a real issuer lives in the adapters.
+/// Unsigned tokens
+/// `fake.<user>.<issued unix>.<lifetime>.<amr>.<session>.<auth_time unix>`
+/// for unit tests; a real issuer lives in the adapters.
 #[derive(Clone)]
 pub struct FakeTokens {
     pub lifetime_secs: u64,
 }
 
 impl TokenIssuer for FakeTokens {
-    fn issue(
-        &self,
-        user: UserId,
-        amr: &[&str],
-        now: DateTime<Utc>,
-    ) -> Result<IssuedToken, TokenError> {
+    fn issue(&self, grant: &AccessGrant, now: DateTime<Utc>) -> Result<IssuedToken, TokenError> {
         let token = format!(
-            "fake.{user}.{}.{}.{}",
+            "fake.{}.{}.{}.{}.{}.{}",
+            grant.user,
             now.timestamp(),
             self.lifetime_secs,
-            amr.join("+")
+            grant.amr.join("+"),
+            grant.session,
+            grant.auth_time.timestamp(),
         );
         Ok(IssuedToken {
             token,
@@ -357,7 +613,7 @@ impl TokenIssuer for FakeTokens {
 
     fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
         let parts: Vec<&str> = token.split('.').collect();
-        let [prefix, user, issued, lifetime, amr] = parts.as_slice() else {
+        let [prefix, user, issued, lifetime, amr, session, auth_time] = parts.as_slice() else {
             return Err(TokenError::Invalid);
         };
         if *prefix != "fake" {
@@ -367,6 +623,9 @@ impl TokenIssuer for FakeTokens {
         let issued: i64 = issued.parse().map_err(|_| TokenError::Invalid)?;
         let lifetime: i64 = lifetime.parse().map_err(|_| TokenError::Invalid)?;
         let issued_at = DateTime::from_timestamp(issued, 0).ok_or(TokenError::Invalid)?;
+        let session = SessionId::parse(session).map_err(|_| TokenError::Invalid)?;
+        let auth_time: i64 = auth_time.parse().map_err(|_| TokenError::Invalid)?;
+        let auth_time = DateTime::from_timestamp(auth_time, 0).ok_or(TokenError::Invalid)?;
         if now.timestamp() >= issued + lifetime {
             return Err(TokenError::Expired);
         }
@@ -375,6 +634,8 @@ impl TokenIssuer for FakeTokens {
             user_id: user,
             amr,
             issued_at,
+            session_id: Some(session),
+            auth_time,
         })
     }
 

@@ -1,8 +1,8 @@
 use std::future::Future;
 
 use monetro_domain::{
-    CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName, PasskeyUse, User,
-    UserHandle, UserId,
+    AuditEvent, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
+    PasskeyUse, User, UserHandle, UserId,
 };
 
 use crate::StoreError;
@@ -19,6 +19,27 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
     /// Stores a new account. MUST return `EmailTaken` (and store nothing)
     /// when the email is in use.
     fn create_user(&self, user: NewUser) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a new account and its first passkey in one transaction: both
+    /// or neither. MUST return `EmailTaken` when the email is in use and
+    /// `CredentialTaken` when the credential id is stored, storing nothing
+    /// in either case; of racing calls for one email, one succeeds.
+    fn create_user_with_passkey(
+        &self,
+        user: NewUser,
+        passkey: NewPasskey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces the account's password hash with `new_hash` if, and only
+    /// if, the stored hash is still `expected` (`None`: the account has no
+    /// password), in one atomic step. `false` when it did not apply (the
+    /// password changed meanwhile, or the account is gone).
+    fn replace_password_hash(
+        &self,
+        user: UserId,
+        expected: Option<String>,
+        new_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn find_user_by_email(
         &self,
@@ -39,10 +60,14 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
 /// Passkeys.
 pub trait CredentialRepository: Clone + Send + Sync + 'static {
     /// Stores a passkey. MUST return `CredentialTaken` (and store nothing)
-    /// when its credential id is already stored, for any user.
+    /// when its credential id is already stored, for any user, and
+    /// `PasskeyLimitReached` (storing nothing) when its owner already holds
+    /// `limit` passkeys or more; the count and the insert are one atomic
+    /// step, so racing inserts cannot take the owner past `limit`.
     fn insert_passkey(
         &self,
         passkey: NewPasskey,
+        limit: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The user's passkeys, newest first.
@@ -60,14 +85,17 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         credential_id: &CredentialId,
     ) -> impl Future<Output = Result<Option<(Passkey, User)>, StoreError>> + Send;
 
-    /// Records a sign-in: sign count, backup state and last use, in one
-    /// atomic step that MUST apply only while
-    /// [`PasskeyUse::counter_acceptable`] holds against the stored count (so
-    /// two racing sign-ins cannot both move it). `false` when it did not
-    /// apply (counter regression or passkey gone).
+    /// Records a sign-in: sign count, backup state and last use, and the
+    /// security-log `event` of it, in one atomic step that MUST apply only
+    /// while [`PasskeyUse::counter_acceptable`] holds against the stored
+    /// count (so two racing sign-ins cannot both move it). `false`, with
+    /// nothing written, when it did not apply (counter regression or
+    /// passkey gone). One step rather than two calls: a sign-in's writes
+    /// cost one round trip to the store, and the log cannot miss a use.
     fn record_passkey_use(
         &self,
         usage: PasskeyUse,
+        event: AuditEvent,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Renames the user's passkey; `None` when it is not theirs or unknown.
@@ -79,7 +107,20 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
 
     /// Deletes the user's passkey; `false` when it is not theirs or unknown.
+    /// MUST return `LastCredential` (deleting nothing) when it is the only
+    /// passkey of an account without a password; the check and the delete
+    /// are one atomic step, so of racing deletes of the last two passkeys
+    /// of such an account one succeeds.
     fn delete_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the user's passkey even when it is the account's last way
+    /// to sign in (an operator's decision, through the admin API); `false`
+    /// when it is not theirs or unknown.
+    fn delete_passkey_forced(
         &self,
         user: UserId,
         id: PasskeyId,

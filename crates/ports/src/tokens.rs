@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use monetro_domain::UserId;
+use monetro_domain::{SessionId, UserId};
 
 /// A freshly signed access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,12 +9,28 @@ pub struct IssuedToken {
     pub expires_in: u64,
 }
 
+/// What a new access token grants: its subject, session and how and when
+/// the person authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub user: UserId,
+    /// The `sid` claim.
+    pub session: SessionId,
+    pub amr: &'static [&'static str],
+    /// The `auth_time` claim (OpenID Connect): the last authentication.
+    pub auth_time: DateTime<Utc>,
+}
+
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub user_id: UserId,
     pub amr: Vec<String>,
     pub issued_at: DateTime<Utc>,
+    /// `sid`; `None` in tokens issued before sessions existed.
+    pub session_id: Option<SessionId>,
+    /// `auth_time`, or `iat` in tokens without one.
+    pub auth_time: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,13 +47,8 @@ pub enum TokenError {
 
 /// Signs and checks the service's JWTs. Pure computation, no I/O.
 pub trait TokenIssuer: Clone + Send + Sync + 'static {
-    /// A token for `user` with the authentication methods `amr`.
-    fn issue(
-        &self,
-        user: UserId,
-        amr: &[&str],
-        now: DateTime<Utc>,
-    ) -> Result<IssuedToken, TokenError>;
+    /// A token carrying `grant`, issued at `now`.
+    fn issue(&self, grant: &AccessGrant, now: DateTime<Utc>) -> Result<IssuedToken, TokenError>;
 
     /// MUST refuse tokens not signed by one of its keys with its algorithm
     /// (including `alg: none`), with another issuer or audience, and MUST

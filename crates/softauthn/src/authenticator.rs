@@ -1,14 +1,12 @@
 //! The authenticator + client.
 
-use p256::ecdsa::signature::DigestSigner as _;
-use p256::ecdsa::{Signature, SigningKey};
+use p256::ecdsa::SigningKey;
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
-use crate::encoding::{ClientData, b64, none_attestation_object, resolve_rp_id, sha256};
+use crate::encoding::{ClientData, attestation_object, b64, resolve_rp_id, sha256};
 use crate::options::{CreationOptions, RequestOptions};
 use crate::{
     FLAG_AT, FLAG_BE, FLAG_BS, FLAG_UP, FLAG_UV, SoftAuthnError, StoredCredential, Tweaks,
@@ -232,7 +230,10 @@ impl SoftAuthenticator {
 
         let client_data_json =
             client_data_json("webauthn.create", &options.challenge, origin, tweaks);
-        let attestation_object = none_attestation_object(&auth_data)?;
+        let attestation_object = attestation_object(
+            tweaks.attestation_format.as_deref().unwrap_or("none"),
+            &auth_data,
+        )?;
         let (id_b64, raw_id_b64) = response_ids(&credential.id, tweaks);
         let mut response = json!({
             "id": id_b64,
@@ -315,17 +316,12 @@ impl SoftAuthenticator {
         let signature = match &tweaks.raw_signature {
             Some(raw) => raw.clone(),
             None => {
-                let mut digest = Sha256::new();
-                digest.update(&auth_data);
-                digest.update(sha256(&client_data_json));
+                let mut signed = auth_data.clone();
+                signed.extend_from_slice(&sha256(&client_data_json));
                 if tweaks.corrupt_signature {
-                    digest.update([0x00]);
+                    signed.push(0x00);
                 }
-                let signature: Signature = credential
-                    .signing_key()
-                    .try_sign_digest(digest)
-                    .map_err(|e| SoftAuthnError::Internal(format!("signing: {e}")))?;
-                signature.to_der().as_bytes().to_vec()
+                credential.sign_der(&signed)?
             }
         };
         let user_handle = match &tweaks.user_handle {

@@ -179,10 +179,11 @@ pub(crate) fn public_key_encodings(
     })
 }
 
-/// `{"fmt": "none", "attStmt": {}, "authData": <bytes>}`.
-pub(crate) fn none_attestation_object(auth_data: &[u8]) -> Result<Vec<u8>, SoftAuthnError> {
+/// `{"fmt": <fmt>, "attStmt": {}, "authData": <bytes>}` (`fmt` is `"none"`
+/// unless tweaked).
+pub(crate) fn attestation_object(fmt: &str, auth_data: &[u8]) -> Result<Vec<u8>, SoftAuthnError> {
     cbor_bytes(&Cbor::Map(vec![
-        (Cbor::Text("fmt".into()), Cbor::Text("none".into())),
+        (Cbor::Text("fmt".into()), Cbor::Text(fmt.into())),
         (Cbor::Text("attStmt".into()), Cbor::Map(Vec::new())),
         (
             Cbor::Text("authData".into()),

@@ -1009,6 +1009,29 @@ fn omit_attested_credential_data() {
 }
 
 #[test]
+fn attestation_format_tweak() {
+    let mut authenticator = SoftAuthenticator::new();
+    let tweaks = Tweaks {
+        attestation_format: Some("packed".into()),
+        ..Tweaks::default()
+    };
+    let registration = authenticator
+        .register_with(&creation_options(), ORIGIN, &tweaks)
+        .unwrap();
+    let bytes = unb64(&registration["response"]["attestationObject"]);
+    let value: Cbor = ciborium::de::from_reader(bytes.as_slice()).unwrap();
+    let map = value.into_map().unwrap();
+    assert_eq!(map[0].1.as_text(), Some("packed"));
+    assert_eq!(map[1].1.as_map().map(Vec::len), Some(0));
+    let auth_data = map[2].1.as_bytes().unwrap();
+    assert_eq!(
+        parse_auth_data(auth_data).flags,
+        FLAG_UP | FLAG_UV | FLAG_AT,
+        "only fmt changes"
+    );
+}
+
+#[test]
 fn algorithm_tweak() {
     let mut authenticator = SoftAuthenticator::new();
     let mut options = creation_options();

@@ -61,6 +61,10 @@ pub struct Tweaks {
     /// value a P-256 EC2 key labelled with that algorithm. The stored key stays
     /// P-256. When set, `pubKeyCredParams` is not checked.
     pub algorithm: Option<i64>,
+    /// Registration: attestation statement format written as `fmt` instead of
+    /// `"none"`; `attStmt` stays empty, so any format but `"none"` carries an
+    /// attestation statement that cannot verify.
+    pub attestation_format: Option<String>,
 
     // ---- credential selection ----
     /// Registration: the new credential's id instead of a random one (any

@@ -20,12 +20,13 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, RunQueryDsl as _, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use monetro_domain::{
-    AuditEvent, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
-    PasskeyUse, User, UserHandle, UserId,
+    AuditEvent, AuthSession, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId,
+    PasskeyName, PasskeyUse, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, User,
+    UserHandle, UserId,
 };
 use monetro_ports::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    PoolStats, Readiness, StoreError, StoredUser, UserRepository,
+    PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -269,6 +270,32 @@ impl UserRepository for DbStore {
         on_backend!(self, Some(StoreError::EmailTaken), create_user(&user)).map(drop)
     }
 
+    async fn create_user_with_passkey(
+        &self,
+        user: NewUser,
+        passkey: NewPasskey,
+    ) -> Result<(), StoreError> {
+        on_backend!(
+            self,
+            Some(StoreError::CredentialTaken),
+            create_user_with_passkey(&user, &passkey)
+        )?
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user: UserId,
+        expected: Option<String>,
+        new_hash: String,
+    ) -> Result<bool, StoreError> {
+        let replaced = on_backend!(
+            self,
+            None,
+            replace_password_hash(user.0, expected.as_deref(), &new_hash)
+        )?;
+        Ok(replaced == 1)
+    }
+
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
         let email = email.as_str().to_owned();
         let row = on_backend!(self, None, find_user_by_email(&email))?;
@@ -290,13 +317,13 @@ impl UserRepository for DbStore {
 }
 
 impl CredentialRepository for DbStore {
-    async fn insert_passkey(&self, passkey: NewPasskey) -> Result<(), StoreError> {
+    async fn insert_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<(), StoreError> {
+        let limit = i64::from(limit);
         on_backend!(
             self,
             Some(StoreError::CredentialTaken),
-            insert_passkey(&passkey)
-        )
-        .map(drop)
+            insert_passkey(&passkey, limit)
+        )?
     }
 
     async fn list_passkeys(&self, user: UserId) -> Result<Vec<Passkey>, StoreError> {
@@ -323,8 +350,12 @@ impl CredentialRepository for DbStore {
         Ok(Some((passkey.into_passkey()?, owner)))
     }
 
-    async fn record_passkey_use(&self, usage: PasskeyUse) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, record_passkey_use(&usage))? == 1)
+    async fn record_passkey_use(
+        &self,
+        usage: PasskeyUse,
+        event: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, record_passkey_use(&usage, &event))? == 1)
     }
 
     async fn rename_passkey(
@@ -339,7 +370,11 @@ impl CredentialRepository for DbStore {
     }
 
     async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, delete_passkey(user.0, id.0))? == 1)
+        Ok(on_backend!(self, None, delete_passkey(user.0, id.0))?? == 1)
+    }
+
+    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0))? == 1)
     }
 }
 
@@ -379,6 +414,91 @@ impl AuditLog for DbStore {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = on_backend!(self, None, recent_audit(user.0, before, i64::from(limit)))?;
         rows.into_iter().map(rows::AuditRow::into_event).collect()
+    }
+}
+
+impl SessionRepository for DbStore {
+    async fn create_session(
+        &self,
+        session: AuthSession,
+        token: RefreshTokenHash,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, None, create_session(&session, &token.0)).map(drop)
+    }
+
+    async fn rotate_session(
+        &self,
+        presented: RefreshTokenHash,
+        next: RefreshTokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        origin: &RequestOrigin,
+    ) -> Result<Rotation, StoreError> {
+        let origin = origin.clone();
+        let row = on_backend!(
+            self,
+            None,
+            rotate_session(&presented.0, &next.0, now, expires_at, &origin)
+        )?;
+        Ok(match row {
+            rows::RotationRow::Rotated(row) => Rotation::Rotated(row.into_session()?),
+            rows::RotationRow::Reused(row) => Rotation::Reused(row.into_session()?),
+            rows::RotationRow::Refused => Rotation::Refused,
+        })
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        method: SignInMethod,
+        next: RefreshTokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<AuthSession>, StoreError> {
+        let row = on_backend!(
+            self,
+            None,
+            reauthenticate_session(user.0, id.0, method, &next.0, now, expires_at)
+        )?;
+        row.map(rows::SessionRow::into_session).transpose()
+    }
+
+    async fn find_session(&self, id: SessionId) -> Result<Option<AuthSession>, StoreError> {
+        let row = on_backend!(self, None, find_session(id.0))?;
+        row.map(rows::SessionRow::into_session).transpose()
+    }
+
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AuthSession>, StoreError> {
+        let rows = on_backend!(self, None, list_sessions(user.0, now))?;
+        rows.into_iter()
+            .map(rows::SessionRow::into_session)
+            .collect()
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, revoke_session(user.0, id.0, now))? == 1)
+    }
+
+    async fn revoke_session_by_token(
+        &self,
+        token: RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, revoke_session_by_token(&token.0, now))? == 1)
+    }
+
+    async fn purge_sessions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_backend!(self, None, purge_sessions(cutoff))? as u64)
     }
 }
 

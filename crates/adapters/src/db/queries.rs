@@ -1,16 +1,52 @@
 //! Every statement the stores issue, written once and compiled for each
-//! backend against its own schema module.
+//! backend against its own schema module. The few things that differ (how
+//! a write transaction starts and how a user's row is locked) are written
+//! per backend after the shared statements.
+
+use diesel::result::{Error as DieselError, QueryResult};
+use monetro_ports::StoreError;
+
+/// Why a write transaction was rolled back: a failed statement, or a rule
+/// of the port that refused the write.
+pub(crate) enum TxError {
+    Query(DieselError),
+    Refused(StoreError),
+}
+
+impl From<DieselError> for TxError {
+    fn from(error: DieselError) -> Self {
+        Self::Query(error)
+    }
+}
+
+/// A transaction's outcome with refusals set apart from failures, so that
+/// a failed statement still goes through the store's usual error mapping.
+fn settle<T>(outcome: Result<T, TxError>) -> QueryResult<Result<T, StoreError>> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(TxError::Refused(refusal)) => Ok(Err(refusal)),
+        Err(TxError::Query(error)) => Err(error),
+    }
+}
 
 macro_rules! queries {
     ($schema:ident, $conn:ty) => {
         use chrono::{DateTime, Utc};
         use diesel::prelude::*;
-        use monetro_domain::{AuditEvent, NewUser, Passkey, PasskeyUse};
-        use monetro_ports::{Ceremony, CeremonyKind};
+        use monetro_domain::{
+            AuditEvent, AuthSession, NewUser, Passkey, PasskeyUse, RequestOrigin, SignInMethod,
+        };
+        use monetro_ports::{Ceremony, CeremonyKind, StoreError};
         use uuid::Uuid;
 
-        use crate::db::rows::{AuditRow, CeremonyRow, PasskeyRow, UserRow, join_transports};
-        use crate::db::schema::$schema::{audit_events, ceremonies, passkeys, users};
+        use super::{TxError, settle};
+
+        use crate::db::rows::{
+            AuditRow, CeremonyRow, PasskeyRow, RotationRow, SessionRow, UserRow, join_transports,
+        };
+        use crate::db::schema::$schema::{
+            audit_events, ceremonies, passkeys, session_retired_tokens, sessions, users,
+        };
         use crate::db::types::DbUuid;
 
         type Conn = $conn;
@@ -87,6 +123,55 @@ macro_rules! queries {
                 .execute(conn)
         }
 
+        /// The account, unless its email is taken (then nothing is written
+        /// and the answer says so), and its passkey, in one transaction. A
+        /// taken credential id fails the insert and rolls the account back.
+        pub fn create_user_with_passkey(
+            conn: &mut Conn,
+            new: &NewUser,
+            passkey: &Passkey,
+        ) -> QueryResult<Result<(), StoreError>> {
+            settle(write_transaction(conn, |conn| {
+                let user = &new.user;
+                let created = diesel::insert_into(users::table)
+                    .values((
+                        users::id.eq(DbUuid(user.id.0)),
+                        users::email.eq(user.email.as_str()),
+                        users::display_name.eq(user.display_name.as_ref().map(|n| n.as_str())),
+                        users::user_handle.eq(DbUuid(user.handle.0)),
+                        users::password_hash.eq(new.password_hash.as_deref()),
+                        users::created_at.eq(user.created_at),
+                    ))
+                    .on_conflict(users::email)
+                    .do_nothing()
+                    .execute(conn)?;
+                if created == 0 {
+                    return Err(TxError::Refused(StoreError::EmailTaken));
+                }
+                insert_passkey_row(conn, passkey)?;
+                Ok(())
+            }))
+        }
+
+        /// Sets the password hash only over the expected one (`None`: no
+        /// password yet), so two changes cannot both apply.
+        pub fn replace_password_hash(
+            conn: &mut Conn,
+            user: Uuid,
+            expected: Option<&str>,
+            new_hash: &str,
+        ) -> QueryResult<usize> {
+            let account = users::table.filter(users::id.eq(DbUuid(user)));
+            match expected {
+                Some(old) => diesel::update(account.filter(users::password_hash.eq(old)))
+                    .set(users::password_hash.eq(new_hash))
+                    .execute(conn),
+                None => diesel::update(account.filter(users::password_hash.is_null()))
+                    .set(users::password_hash.eq(new_hash))
+                    .execute(conn),
+            }
+        }
+
         pub fn find_user_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<UserRow>> {
             users::table
                 .filter(users::email.eq(email))
@@ -111,7 +196,25 @@ macro_rules! queries {
                 .optional()
         }
 
-        pub fn insert_passkey(conn: &mut Conn, passkey: &Passkey) -> QueryResult<usize> {
+        /// Counts the owner's passkeys and inserts this one in one
+        /// transaction, with the owner's row locked, so racing inserts
+        /// cannot take the owner past `limit`.
+        pub fn insert_passkey(
+            conn: &mut Conn,
+            passkey: &Passkey,
+            limit: i64,
+        ) -> QueryResult<Result<(), StoreError>> {
+            settle(write_transaction(conn, |conn| {
+                lock_user(conn, passkey.user_id.0)?;
+                if count_passkeys(conn, passkey.user_id.0)? >= limit {
+                    return Err(TxError::Refused(StoreError::PasskeyLimitReached));
+                }
+                insert_passkey_row(conn, passkey)?;
+                Ok(())
+            }))
+        }
+
+        fn insert_passkey_row(conn: &mut Conn, passkey: &Passkey) -> QueryResult<usize> {
             diesel::insert_into(passkeys::table)
                 .values((
                     passkeys::id.eq(DbUuid(passkey.id.0)),
@@ -157,27 +260,6 @@ macro_rules! queries {
                 .optional()
         }
 
-        /// Applies only while the counter rule holds, in the same statement,
-        /// so racing sign-ins cannot both move the counter.
-        pub fn record_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
-            let changes = (
-                passkeys::sign_count.eq(i64::from(usage.sign_count)),
-                passkeys::backed_up.eq(usage.backed_up),
-                passkeys::last_used_at.eq(Some(usage.used_at)),
-            );
-            let target = passkeys::table.filter(passkeys::id.eq(DbUuid(usage.id.0)));
-            if usage.sign_count == 0 {
-                diesel::update(target.filter(passkeys::sign_count.eq(0_i64)))
-                    .set(changes)
-                    .execute(conn)
-            } else {
-                let presented = i64::from(usage.sign_count);
-                diesel::update(target.filter(passkeys::sign_count.lt(presented)))
-                    .set(changes)
-                    .execute(conn)
-            }
-        }
-
         pub fn rename_passkey(
             conn: &mut Conn,
             user: Uuid,
@@ -195,13 +277,30 @@ macro_rules! queries {
             .optional()
         }
 
-        pub fn delete_passkey(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
-            diesel::delete(
-                passkeys::table
+        /// Deletes the passkey unless it is the last one of an account
+        /// without a password; checked and done with the owner's row
+        /// locked, so racing deletes cannot remove the last two together.
+        pub fn delete_passkey(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+        ) -> QueryResult<Result<usize, StoreError>> {
+            settle(write_transaction(conn, |conn| {
+                let Some(has_password) = lock_user(conn, user)? else {
+                    return Ok(0);
+                };
+                let mine = passkeys::table
                     .filter(passkeys::id.eq(DbUuid(id)))
-                    .filter(passkeys::user_id.eq(DbUuid(user))),
-            )
-            .execute(conn)
+                    .filter(passkeys::user_id.eq(DbUuid(user)));
+                let found: i64 = mine.count().get_result(conn)?;
+                if found == 0 {
+                    return Ok(0);
+                }
+                if !has_password && count_passkeys(conn, user)? <= 1 {
+                    return Err(TxError::Refused(StoreError::LastCredential));
+                }
+                Ok(diesel::delete(mine).execute(conn)?)
+            }))
         }
 
         pub fn put_ceremony(conn: &mut Conn, ceremony: &Ceremony) -> QueryResult<usize> {
@@ -312,16 +411,434 @@ macro_rules! queries {
             .load(conn)
         }
 
+        const SESSION_COLUMNS: (
+            sessions::id,
+            sessions::user_id,
+            sessions::method,
+            sessions::auth_time,
+            sessions::created_at,
+            sessions::last_seen_at,
+            sessions::expires_at,
+            sessions::user_agent,
+            sessions::client_ip,
+            sessions::revoked_at,
+        ) = (
+            sessions::id,
+            sessions::user_id,
+            sessions::method,
+            sessions::auth_time,
+            sessions::created_at,
+            sessions::last_seen_at,
+            sessions::expires_at,
+            sessions::user_agent,
+            sessions::client_ip,
+            sessions::revoked_at,
+        );
+
+        pub fn create_session(
+            conn: &mut Conn,
+            session: &AuthSession,
+            token: &[u8],
+        ) -> QueryResult<usize> {
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(DbUuid(session.id.0)),
+                    sessions::user_id.eq(DbUuid(session.user_id.0)),
+                    sessions::token_hash.eq(token),
+                    sessions::method.eq(session.method.as_str()),
+                    sessions::auth_time.eq(session.auth_time),
+                    sessions::created_at.eq(session.created_at),
+                    sessions::last_seen_at.eq(session.last_seen_at),
+                    sessions::expires_at.eq(session.expires_at),
+                    sessions::user_agent.eq(session.origin.user_agent.as_deref()),
+                    sessions::client_ip.eq(session.origin.client_ip.as_deref()),
+                    sessions::revoked_at.eq(session.revoked_at),
+                ))
+                .execute(conn)
+        }
+
+        /// Keeps `token` (the session's current one until now) as rotated
+        /// out, until it would have expired.
+        fn retire_token(
+            conn: &mut Conn,
+            token: &[u8],
+            session: Uuid,
+            expires_at: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::insert_into(session_retired_tokens::table)
+                .values((
+                    session_retired_tokens::token_hash.eq(token),
+                    session_retired_tokens::session_id.eq(DbUuid(session)),
+                    session_retired_tokens::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+        }
+
+        /// The compare-and-swap of a refresh: the session holding
+        /// `presented` is locked (PostgreSQL) or the database is (SQLite),
+        /// so of racing refreshes one finds it current and the others find
+        /// it rotated out.
+        pub fn rotate_session(
+            conn: &mut Conn,
+            presented: &[u8],
+            next: &[u8],
+            now: DateTime<Utc>,
+            expires_at: DateTime<Utc>,
+            origin: &RequestOrigin,
+        ) -> QueryResult<RotationRow> {
+            write_transaction(conn, |conn| {
+                if let Some((current, row)) = lock_session_by_token(conn, presented)? {
+                    if row.revoked_at.is_some() || row.expires_at <= now {
+                        return Ok(RotationRow::Refused);
+                    }
+                    retire_token(conn, &current, row.id.0, row.expires_at)?;
+                    let rotated = diesel::update(sessions::table.filter(sessions::id.eq(row.id)))
+                        .set((
+                            sessions::token_hash.eq(next),
+                            sessions::last_seen_at.eq(now),
+                            sessions::expires_at.eq(expires_at),
+                            sessions::user_agent.eq(origin.user_agent.as_deref()),
+                            sessions::client_ip.eq(origin.client_ip.as_deref()),
+                        ))
+                        .returning(SESSION_COLUMNS)
+                        .get_result(conn)?;
+                    return Ok(RotationRow::Rotated(rotated));
+                }
+                let Some(family) = retired_session(conn, presented)? else {
+                    return Ok(RotationRow::Refused);
+                };
+                revoke_session_row(conn, family, now)?;
+                let session = sessions::table
+                    .filter(sessions::id.eq(family))
+                    .select(SESSION_COLUMNS)
+                    .first(conn)
+                    .optional()?;
+                Ok(session.map_or(RotationRow::Refused, RotationRow::Reused))
+            })
+        }
+
+        /// The session that rotated `token` out, if any.
+        fn retired_session(conn: &mut Conn, token: &[u8]) -> QueryResult<Option<DbUuid>> {
+            session_retired_tokens::table
+                .filter(session_retired_tokens::token_hash.eq(token))
+                .select(session_retired_tokens::session_id)
+                .first(conn)
+                .optional()
+        }
+
+        fn revoke_session_row(
+            conn: &mut Conn,
+            id: DbUuid,
+            now: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(id))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(Some(now)))
+            .execute(conn)
+        }
+
+        pub fn reauthenticate_session(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+            method: SignInMethod,
+            next: &[u8],
+            now: DateTime<Utc>,
+            expires_at: DateTime<Utc>,
+        ) -> QueryResult<Option<SessionRow>> {
+            write_transaction(conn, |conn| {
+                let Some((current, row)) = lock_session_by_id(conn, id)? else {
+                    return Ok(None);
+                };
+                if row.user_id.0 != user || row.revoked_at.is_some() || row.expires_at <= now {
+                    return Ok(None);
+                }
+                retire_token(conn, &current, id, row.expires_at)?;
+                diesel::update(sessions::table.filter(sessions::id.eq(DbUuid(id))))
+                    .set((
+                        sessions::token_hash.eq(next),
+                        sessions::method.eq(method.as_str()),
+                        sessions::auth_time.eq(now),
+                        sessions::last_seen_at.eq(now),
+                        sessions::expires_at.eq(expires_at),
+                    ))
+                    .returning(SESSION_COLUMNS)
+                    .get_result(conn)
+                    .optional()
+            })
+        }
+
+        pub fn find_session(conn: &mut Conn, id: Uuid) -> QueryResult<Option<SessionRow>> {
+            sessions::table
+                .filter(sessions::id.eq(DbUuid(id)))
+                .select(SESSION_COLUMNS)
+                .first(conn)
+                .optional()
+        }
+
+        pub fn list_sessions(
+            conn: &mut Conn,
+            user: Uuid,
+            now: DateTime<Utc>,
+        ) -> QueryResult<Vec<SessionRow>> {
+            sessions::table
+                .filter(sessions::user_id.eq(DbUuid(user)))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .order((sessions::last_seen_at.desc(), sessions::id.desc()))
+                .select(SESSION_COLUMNS)
+                .load(conn)
+        }
+
+        pub fn revoke_session(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+            now: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(DbUuid(id)))
+                    .filter(sessions::user_id.eq(DbUuid(user)))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(Some(now)))
+            .execute(conn)
+        }
+
+        pub fn revoke_session_by_token(
+            conn: &mut Conn,
+            token: &[u8],
+            now: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            write_transaction(conn, |conn| {
+                let holder: Option<DbUuid> = sessions::table
+                    .filter(sessions::token_hash.eq(token))
+                    .select(sessions::id)
+                    .first(conn)
+                    .optional()?;
+                let family = match holder {
+                    Some(id) => Some(id),
+                    None => retired_session(conn, token)?,
+                };
+                match family {
+                    Some(id) => revoke_session_row(conn, id, now),
+                    None => Ok(0),
+                }
+            })
+        }
+
+        /// Rotated-out tokens past their expiry, then sessions that ended
+        /// before `cutoff` (their tokens go with them).
+        pub fn purge_sessions(conn: &mut Conn, cutoff: DateTime<Utc>) -> QueryResult<usize> {
+            write_transaction(conn, |conn| {
+                diesel::delete(
+                    session_retired_tokens::table
+                        .filter(session_retired_tokens::expires_at.lt(cutoff)),
+                )
+                .execute(conn)?;
+                let expired =
+                    diesel::delete(sessions::table.filter(sessions::expires_at.lt(cutoff)))
+                        .execute(conn)?;
+                let revoked =
+                    diesel::delete(sessions::table.filter(sessions::revoked_at.lt(cutoff)))
+                        .execute(conn)?;
+                Ok(expired + revoked)
+            })
+        }
+
         pub fn ping(conn: &mut Conn) -> QueryResult<usize> {
             diesel::sql_query("SELECT 1").execute(conn)
+        }
+
+        /// Deletes the passkey whatever else the account holds (the admin
+        /// API's forced removal); the user filter keeps it to its owner.
+        pub fn delete_passkey_forced(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
+            diesel::delete(
+                passkeys::table
+                    .filter(passkeys::id.eq(DbUuid(id)))
+                    .filter(passkeys::user_id.eq(DbUuid(user))),
+            )
+            .execute(conn)
         }
     };
 }
 
 pub mod pg {
     queries!(pg, diesel::PgConnection);
+
+    use super::DieselError;
+
+    /// A sign-in's use and its log event in ONE statement: a round trip and
+    /// a commit instead of four round trips of a transaction. The
+    /// `WHERE` is the counter rule of SQLite's `apply_passkey_use`; the event is
+    /// inserted only when the update applied.
+    pub fn record_passkey_use(
+        conn: &mut Conn,
+        usage: &PasskeyUse,
+        event: &AuditEvent,
+    ) -> QueryResult<usize> {
+        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+        diesel::sql_query(
+            "WITH used AS ( \
+                 UPDATE passkeys SET sign_count = $2, backed_up = $3, last_used_at = $4 \
+                 WHERE id = $1 AND CASE WHEN $2 = 0 THEN sign_count = 0 ELSE sign_count < $2 END \
+                 RETURNING id) \
+             INSERT INTO audit_events \
+                 (id, user_id, kind, code, passkey_id, client_ip, user_agent, created_at) \
+             SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM used",
+        )
+        .bind::<SqlUuid, _>(DbUuid(usage.id.0))
+        .bind::<BigInt, _>(i64::from(usage.sign_count))
+        .bind::<Bool, _>(usage.backed_up)
+        .bind::<Timestamptz, _>(usage.used_at)
+        .bind::<SqlUuid, _>(DbUuid(event.id))
+        .bind::<SqlUuid, _>(DbUuid(event.user_id.0))
+        .bind::<Text, _>(event.kind.as_str())
+        .bind::<Nullable<Text>, _>(event.code.as_deref())
+        .bind::<Nullable<SqlUuid>, _>(event.passkey_id.map(DbUuid))
+        .bind::<Nullable<Text>, _>(event.origin.client_ip.as_deref())
+        .bind::<Nullable<Text>, _>(event.origin.user_agent.as_deref())
+        .bind::<Timestamptz, _>(event.at)
+        .execute(conn)
+    }
+
+    fn write_transaction<T, E: From<DieselError>>(
+        conn: &mut Conn,
+        body: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        conn.transaction(body)
+    }
+
+    /// Locks the user's row until the transaction ends, against the other
+    /// guarded writes of this user (`FOR NO KEY UPDATE`: unlike `FOR
+    /// UPDATE` it does not wait for the key-share locks that foreign keys
+    /// take, so a sign-in logging its event cannot deadlock with a delete);
+    /// `Some(whether the account has a password)`, `None` when it is gone.
+    fn lock_user(conn: &mut Conn, user: Uuid) -> QueryResult<Option<bool>> {
+        users::table
+            .filter(users::id.eq(DbUuid(user)))
+            .select(users::password_hash)
+            .for_no_key_update()
+            .first::<Option<String>>(conn)
+            .optional()
+            .map(|row| row.map(|hash| hash.is_some()))
+    }
+
+    /// The session holding `token` as its current one, with that token,
+    /// locked until the transaction ends (`FOR UPDATE`).
+    fn lock_session_by_token(
+        conn: &mut Conn,
+        token: &[u8],
+    ) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::token_hash.eq(token))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .for_update()
+            .first(conn)
+            .optional()
+    }
+
+    /// The session `id` with its current token, locked like
+    /// [`lock_session_by_token`].
+    fn lock_session_by_id(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::id.eq(DbUuid(id)))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .for_update()
+            .first(conn)
+            .optional()
+    }
 }
 
 pub mod sqlite {
     queries!(sqlite, diesel::SqliteConnection);
+
+    use super::DieselError;
+
+    /// A sign-in's use and its log event in one transaction (SQLite has no
+    /// data-modifying `WITH`; its round trips are function calls).
+    pub fn record_passkey_use(
+        conn: &mut Conn,
+        usage: &PasskeyUse,
+        event: &AuditEvent,
+    ) -> QueryResult<usize> {
+        conn.transaction(|conn| {
+            let applied = apply_passkey_use(conn, usage)?;
+            if applied == 1 {
+                record_audit(conn, event)?;
+            }
+            Ok(applied)
+        })
+    }
+
+    /// Applies only while the counter rule holds, in the same statement,
+    /// so racing sign-ins cannot both move the counter.
+    fn apply_passkey_use(conn: &mut Conn, usage: &PasskeyUse) -> QueryResult<usize> {
+        let changes = (
+            passkeys::sign_count.eq(i64::from(usage.sign_count)),
+            passkeys::backed_up.eq(usage.backed_up),
+            passkeys::last_used_at.eq(Some(usage.used_at)),
+        );
+        let target = passkeys::table.filter(passkeys::id.eq(DbUuid(usage.id.0)));
+        if usage.sign_count == 0 {
+            diesel::update(target.filter(passkeys::sign_count.eq(0_i64)))
+                .set(changes)
+                .execute(conn)
+        } else {
+            let presented = i64::from(usage.sign_count);
+            diesel::update(target.filter(passkeys::sign_count.lt(presented)))
+                .set(changes)
+                .execute(conn)
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`: the write lock is taken at the start, so the
+    /// reads inside see what no other writer can change before the commit
+    /// (and a second writer waits instead of failing to upgrade its lock).
+    fn write_transaction<T, E: From<DieselError>>(
+        conn: &mut Conn,
+        body: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        conn.immediate_transaction(body)
+    }
+
+    /// The immediate transaction already excludes other writers; this
+    /// reads `Some(whether the account has a password)`, `None` when it is
+    /// gone.
+    fn lock_user(conn: &mut Conn, user: Uuid) -> QueryResult<Option<bool>> {
+        users::table
+            .filter(users::id.eq(DbUuid(user)))
+            .select(users::password_hash)
+            .first::<Option<String>>(conn)
+            .optional()
+            .map(|row| row.map(|hash| hash.is_some()))
+    }
+
+    /// The session holding `token` as its current one, with that token;
+    /// the immediate transaction already excludes other writers.
+    fn lock_session_by_token(
+        conn: &mut Conn,
+        token: &[u8],
+    ) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::token_hash.eq(token))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .first(conn)
+            .optional()
+    }
+
+    /// The session `id` with its current token.
+    fn lock_session_by_id(conn: &mut Conn, id: Uuid) -> QueryResult<Option<(Vec<u8>, SessionRow)>> {
+        sessions::table
+            .filter(sessions::id.eq(DbUuid(id)))
+            .select((sessions::token_hash, SESSION_COLUMNS))
+            .first(conn)
+            .optional()
+    }
 }

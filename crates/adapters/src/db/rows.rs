@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::Queryable;
 use monetro_domain::{
-    AuditEvent, AuditKind, CredentialId, DisplayName, Email, Passkey, PasskeyId, PasskeyName,
-    RequestOrigin, User, UserHandle, UserId,
+    AuditEvent, AuditKind, AuthSession, CredentialId, DisplayName, Email, Passkey, PasskeyId,
+    PasskeyName, RequestOrigin, SessionId, SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{Ceremony, CeremonyHandle, CeremonyKind, StoreError};
 
@@ -139,6 +139,46 @@ impl CeremonyRow {
             expires_at: self.expires_at,
         })
     }
+}
+
+#[derive(Queryable)]
+pub struct SessionRow {
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub method: String,
+    pub auth_time: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl SessionRow {
+    pub fn into_session(self) -> Result<AuthSession, StoreError> {
+        Ok(AuthSession {
+            id: SessionId(self.id.0),
+            user_id: UserId(self.user_id.0),
+            method: SignInMethod::parse(&self.method).ok_or_else(|| corrupt("sign-in method"))?,
+            auth_time: self.auth_time,
+            created_at: self.created_at,
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+            origin: RequestOrigin {
+                client_ip: self.client_ip,
+                user_agent: self.user_agent,
+            },
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+/// What a refresh did, as rows.
+pub enum RotationRow {
+    Rotated(SessionRow),
+    Reused(SessionRow),
+    Refused,
 }
 
 #[cfg(test)]

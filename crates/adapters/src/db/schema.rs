@@ -56,6 +56,30 @@ pub mod pg {
 
     diesel::joinable!(passkeys -> users (user_id));
     diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies, audit_events);
+
+    diesel::table! {
+        sessions (id) {
+            id -> Uuid,
+            user_id -> Uuid,
+            token_hash -> Bytea,
+            method -> Text,
+            auth_time -> Timestamptz,
+            created_at -> Timestamptz,
+            last_seen_at -> Timestamptz,
+            expires_at -> Timestamptz,
+            user_agent -> Nullable<Text>,
+            client_ip -> Nullable<Text>,
+            revoked_at -> Nullable<Timestamptz>,
+        }
+    }
+
+    diesel::table! {
+        session_retired_tokens (token_hash) {
+            token_hash -> Bytea,
+            session_id -> Uuid,
+            expires_at -> Timestamptz,
+        }
+    }
 }
 
 /// SQLite: UUIDs as text, timestamps as RFC 3339 text.
@@ -113,4 +137,28 @@ pub mod sqlite {
 
     diesel::joinable!(passkeys -> users (user_id));
     diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies, audit_events);
+
+    diesel::table! {
+        sessions (id) {
+            id -> Text,
+            user_id -> Text,
+            token_hash -> Binary,
+            method -> Text,
+            auth_time -> TimestamptzSqlite,
+            created_at -> TimestamptzSqlite,
+            last_seen_at -> TimestamptzSqlite,
+            expires_at -> TimestamptzSqlite,
+            user_agent -> Nullable<Text>,
+            client_ip -> Nullable<Text>,
+            revoked_at -> Nullable<TimestamptzSqlite>,
+        }
+    }
+
+    diesel::table! {
+        session_retired_tokens (token_hash) {
+            token_hash -> Binary,
+            session_id -> Text,
+            expires_at -> TimestamptzSqlite,
+        }
+    }
 }

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::{AuditEventBody, AuditPage, MeBody, SessionBody, UserBody};
 use crate::error::{ApiError, ErrorBody, answers};
-use crate::extract::{Admitted, Authenticated, Requester};
+use crate::extract::{Admitted, Authenticated, Recent, Requester};
 use crate::limits::RateLimits;
 use crate::routes::Object;
 
@@ -19,13 +19,18 @@ use crate::routes::Object;
 pub struct SignupBody {
     /// An address such as `ann@example.com` (at most 254 characters);
     /// trimmed and lower-cased.
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: String,
     /// Stored only as an Argon2id hash.
     #[schema(min_length = 8, max_length = 256, example = "correct horse battery")]
     password: String,
-    /// 1–64 characters after trimming; blank or null counts as absent.
-    #[schema(example = "Ann")]
+    /// 1–64 characters after trimming, no control characters; blank or
+    /// null counts as absent.
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Ann"
+    )]
     display_name: Option<String>,
 }
 
@@ -34,11 +39,25 @@ pub struct SignupBody {
 #[schema(as = Login)]
 pub struct LoginBody {
     /// The account's address (must be one, else `400`).
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: String,
     /// Longer than 256 characters is refused before any hashing.
     #[schema(max_length = 256, example = "correct horse battery")]
     password: String,
+}
+
+/// A new password, and the current one when the account has one.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SetPassword)]
+pub struct SetPasswordBody {
+    /// Stored only as an Argon2id hash.
+    #[schema(min_length = 8, max_length = 256, example = "correct horse battery")]
+    password: String,
+    /// Required when the account has a password already (ignored when it
+    /// has none, e.g. after signing up with a passkey).
+    #[schema(max_length = 256, example = "the old password")]
+    current_password: Option<String>,
 }
 
 /// A session body; tokens are never cached.
@@ -169,7 +188,7 @@ pub struct AuditQuery {
 }
 
 /// Events on one page unless the client asks for another size.
-const DEFAULT_AUDIT_PAGE: u32 = 20;
+pub(crate) const DEFAULT_AUDIT_PAGE: u32 = 20;
 
 /// The caller's own security log, newest first.
 ///
@@ -209,4 +228,47 @@ pub async fn audit<D: Deps>(
         events,
         next_before,
     }))
+}
+
+/// Sets or changes the caller's password.
+///
+/// An account without a password (signed up with a passkey) sends only
+/// `password`; an account with one sends `currentPassword` too.
+#[utoipa::path(
+    put,
+    path = "/api/auth/password",
+    operation_id = "setPassword",
+    tag = "accounts",
+    security(("bearer" = [])),
+    request_body = SetPasswordBody,
+    responses(
+        (status = 204, description = "The password is set; password login works with it"),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape, or the new password is not 8–256 characters", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED` / `TOKEN_EXPIRED`: as for every bearer \
+            call; `INVALID_CREDENTIALS`: the account has a password and `currentPassword` is \
+            missing or wrong", body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn set_password<D: Deps>(
+    _admitted: Admitted,
+    Recent(auth): Recent<D>,
+    requester: Requester,
+    app: web::Data<App<D>>,
+    body: web::Json<Object<SetPasswordBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let Object(SetPasswordBody {
+        password,
+        current_password,
+    }) = body.into_inner();
+    app.set_password(auth.user_id, password, current_password, &requester.0)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

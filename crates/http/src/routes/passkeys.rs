@@ -1,30 +1,37 @@
-//! The six passkey endpoints of the product documentation, and rename.
+//! The six passkey endpoints of the product documentation, rename, the
+//! hint-taking variant of the registration options, and sign-up with a
+//! passkey.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use monetro_app::{App, AuthenticationCredential, Deps, RegistrationCredential};
+use monetro_app::{App, AuthenticationCredential, Deps, PasskeySignup, RegistrationCredential};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::dto::{
-    AuthenticationResponseJson, OptionsEnvelope, PasskeyBody, PasskeyEnvelope, PasskeyListBody,
-    RegistrationResponseJson, SessionBody,
+    AuthenticationResponseJson, Hint, OptionsEnvelope, PasskeyBody, PasskeyEnvelope,
+    PasskeyListBody, RegistrationResponseJson, SessionBody,
 };
 use crate::error::{ApiError, ErrorBody, answers};
-use crate::extract::{Admitted, Authenticated, Ceremonies, Requester, Slot};
+use crate::extract::{Admitted, Authenticated, Ceremonies, Recent, Requester, Slot};
 use crate::limits::RateLimits;
 use crate::metrics::{Ceremony, Metrics};
 use crate::routes::accounts::session_response;
-use crate::routes::{BodyLimit, Object};
+use crate::routes::{BodyLimit, Object, optional_body};
 
 /// A new passkey: the browser's credential and an optional name.
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RegisterPasskey)]
 pub struct RegisterBody {
-    /// 1–64 characters after trimming; when absent, null or blank, the
-    /// authenticator's name (e.g. "iCloud Keychain") or "Passkey".
-    #[schema(example = "MacBook Touch ID")]
+    /// 1–64 characters after trimming, no control characters; when absent,
+    /// null or blank, the authenticator's name (e.g. "iCloud Keychain") or
+    /// "Passkey".
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
+        example = "MacBook Touch ID"
+    )]
     name: Option<String>,
     #[schema(value_type = RegistrationResponseJson)]
     credential: RegistrationCredential,
@@ -38,8 +45,41 @@ pub struct AuthenticateOptionsBody {
     /// Absent or null: usernameless sign-in (`allowCredentials` empty).
     /// An address: `allowCredentials` lists that account's passkeys, or a
     /// stable decoy when there is no such account or it has none.
-    #[schema(example = "ann@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ann@example.com")]
     email: Option<String>,
+    /// WebAuthn hints in order of preference; absent or null: the
+    /// configured ones (`webauthn.hints`); `[]`: none.
+    #[schema(value_type = Option<Vec<Hint>>)]
+    hints: Option<Vec<String>>,
+}
+
+/// The hints of a new passkey's options.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(default)]
+#[schema(as = RegisterOptions)]
+pub struct RegisterOptionsBody {
+    /// WebAuthn hints in order of preference; absent or null: the
+    /// configured ones (`webauthn.hints`); `[]`: none.
+    #[schema(value_type = Option<Vec<Hint>>, example = json!(["security-key"]))]
+    hints: Option<Vec<String>>,
+}
+
+/// Who is signing up with a passkey.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PasskeySignupOptions)]
+pub struct SignupOptionsBody {
+    /// An address such as `ann@example.com` (at most 254 characters);
+    /// trimmed and lower-cased.
+    #[schema(example = "ann@example.com")]
+    email: String,
+    /// 1–64 characters after trimming; blank or null counts as absent.
+    #[schema(example = "Ann")]
+    display_name: Option<String>,
+    /// WebAuthn hints in order of preference; absent or null: the
+    /// configured ones (`webauthn.hints`); `[]`: none.
+    #[schema(value_type = Option<Vec<Hint>>)]
+    hints: Option<Vec<String>>,
 }
 
 /// A passkey assertion.
@@ -54,8 +94,13 @@ pub struct AuthenticateBody {
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RenamePasskey)]
 pub struct RenameBody {
-    /// 1–64 characters after trimming.
-    #[schema(example = "Work laptop")]
+    /// 1–64 characters after trimming, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Work laptop"
+    )]
     name: String,
 }
 
@@ -74,6 +119,8 @@ pub struct RenameBody {
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
+        (status = 409, description = answers::LIMIT_REACHED, body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
@@ -81,10 +128,58 @@ pub struct RenameBody {
 )]
 pub async fn register_options<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     ceremonies: Ceremonies,
 ) -> Result<HttpResponse, ApiError> {
-    let (handle, options) = app.start_registration(auth.user_id).await?;
+    let (handle, options) = app.start_registration(auth.user_id, None).await?;
+    ceremonies.remember(Slot::Registration, &handle)?;
+    Ok(HttpResponse::Ok().json(OptionsEnvelope {
+        public_key: options,
+    }))
+}
+
+/// Creation options for a new passkey of the signed-in user, with hints.
+///
+/// The same as `GET`, with an optional body whose `hints` replace the
+/// configured ones (e.g. `["security-key"]` to offer security keys over
+/// NFC or USB first).
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/register-options",
+    operation_id = "registerOptionsWithHints",
+    tag = "passkeys",
+    security(("bearer" = [])),
+    request_body = Option<RegisterOptionsBody>,
+    responses(
+        (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`, \
+            as `GET` answers, with `hints` when there are any",
+            body = OptionsEnvelope,
+            headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
+                ceremony's handle, for the finish call"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not JSON of the \
+            documented shape, or a hint is not `security-key`, `client-device` or `hybrid`",
+            body = ErrorBody),
+        (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
+        (status = 409, description = answers::LIMIT_REACHED, body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn register_options_with_hints<D: Deps>(
+    app: web::Data<App<D>>,
+    Recent(auth): Recent<D>,
+    ceremonies: Ceremonies,
+    limit: web::Data<BodyLimit>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: RegisterOptionsBody = optional_body(&request, payload, &limit).await?;
+    let (handle, options) = app
+        .start_registration(auth.user_id, body.hints.as_deref())
+        .await?;
     ceremonies.remember(Slot::Registration, &handle)?;
     Ok(HttpResponse::Ok().json(OptionsEnvelope {
         public_key: options,
@@ -110,7 +205,8 @@ pub async fn register_options<D: Deps>(
             the attestation did not verify", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
         (status = 409, description = "`PASSKEY_ALREADY_REGISTERED`: the credential id is \
-            already stored", body = ErrorBody),
+            already stored; `PASSKEY_LIMIT_REACHED`: the account holds as many passkeys as \
+            `webauthn.max_passkeys_per_user` allows", body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
@@ -151,7 +247,8 @@ pub async fn register<D: Deps>(
     path = "/api/auth/passkey/authenticate-options",
     operation_id = "authenticateOptions",
     tag = "passkeys",
-    request_body = Option<AuthenticateOptionsBody>,
+    request_body(content = AuthenticateOptionsBody,
+        description = "Optional: none, `{}` or `{\"email\": …}` (not `null`)"),
     responses(
         (status = 200, description = "`PublicKeyCredentialRequestOptionsJSON` in `publicKey`: \
             `rpId`, `challenge`, `userVerification` `required`, `timeout`, `allowCredentials`",
@@ -159,7 +256,8 @@ pub async fn register<D: Deps>(
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
         (status = 400, description = "`VALIDATION_FAILED`: the body is not JSON of the \
-            documented shape, or `email` is not an address", body = ErrorBody),
+            documented shape, `email` is not an address, or a hint is not `security-key`, \
+            `client-device` or `hybrid`", body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
         (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -174,24 +272,16 @@ pub async fn authenticate_options<D: Deps>(
     limits: web::Data<RateLimits>,
     ceremonies: Ceremonies,
     limit: web::Data<BodyLimit>,
+    request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = payload
-        .to_bytes_limited(limit.0)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit: limit.0 })?
-        .map_err(|e| ApiError::validation(format!("unreadable body: {e}")))?;
-    let body: AuthenticateOptionsBody = if body.iter().all(u8::is_ascii_whitespace) {
-        AuthenticateOptionsBody::default()
-    } else {
-        serde_json::from_slice::<Object<_>>(&body)
-            .map_err(|e| ApiError::validation(format!("invalid body: {e}")))?
-            .0
-    };
+    let body: AuthenticateOptionsBody = optional_body(&request, payload, &limit).await?;
     if let Some(email) = &body.email {
         limits.check_account(email)?;
     }
-    let (handle, options) = app.start_authentication(body.email.as_deref()).await?;
+    let (handle, options) = app
+        .start_authentication(body.email.as_deref(), body.hints.as_deref())
+        .await?;
     ceremonies.remember(Slot::Authentication, &handle)?;
     Ok(HttpResponse::Ok().json(OptionsEnvelope {
         public_key: options,
@@ -286,8 +376,11 @@ pub async fn list<D: Deps>(
         (status = 204, description = "Removed"),
         (status = 400, description = "`VALIDATION_FAILED`: the id is not a UUID", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
             body = ErrorBody),
+        (status = 409, description = "`LAST_CREDENTIAL`: the account has no password and \
+            this is its only passkey; nothing was removed", body = ErrorBody),
         (status = 500, description = answers::INTERNAL, body = ErrorBody),
         (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
@@ -295,7 +388,7 @@ pub async fn list<D: Deps>(
 )]
 pub async fn delete<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     requester: Requester,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -317,6 +410,7 @@ pub async fn delete<D: Deps>(
         (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
             shape, the name is blank or too long, or the id is not a UUID", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
         (status = 404, description = "`PASSKEY_NOT_FOUND`: no such passkey of the caller",
             body = ErrorBody),
         (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
@@ -327,7 +421,7 @@ pub async fn delete<D: Deps>(
 )]
 pub async fn rename<D: Deps>(
     app: web::Data<App<D>>,
-    auth: Authenticated<D>,
+    Recent(auth): Recent<D>,
     requester: Requester,
     id: web::Path<String>,
     body: web::Json<Object<RenameBody>>,
@@ -339,4 +433,109 @@ pub async fn rename<D: Deps>(
     Ok(HttpResponse::Ok().json(PasskeyEnvelope {
         passkey: PasskeyBody::from(&passkey),
     }))
+}
+
+/// Creation options for signing up with a passkey and no password.
+///
+/// The same envelope as `register-options` (`residentKey` and
+/// `userVerification` `required`, a fresh random `user.id`). It looks
+/// nothing up: a taken email gets options of the same shape as a free one;
+/// only the finish call tells.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/signup-options",
+    operation_id = "passkeySignupOptions",
+    tag = "accounts",
+    request_body = SignupOptionsBody,
+    responses(
+        (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`: \
+            `user.name` the email, `user.displayName` the display name (or the email), \
+            `excludeCredentials` empty, `hints` when there are any",
+            body = OptionsEnvelope,
+            headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
+                ceremony's handle, for the finish call"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape, `email` is not an address, `displayName` is too long, or a hint is not \
+            `security-key`, `client-device` or `hybrid`", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn signup_options<D: Deps>(
+    _admitted: Admitted,
+    app: web::Data<App<D>>,
+    ceremonies: Ceremonies,
+    body: web::Json<Object<SignupOptionsBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let Object(SignupOptionsBody {
+        email,
+        display_name,
+        hints,
+    }) = body.into_inner();
+    let (handle, options) = app
+        .start_passkey_signup(PasskeySignup {
+            email,
+            display_name,
+            hints,
+        })
+        .await?;
+    ceremonies.remember(Slot::Signup, &handle)?;
+    Ok(HttpResponse::Ok().json(OptionsEnvelope {
+        public_key: options,
+    }))
+}
+
+/// Creates an account with its first passkey (no password) and signs it in.
+///
+/// The account and the passkey are stored together or not at all.
+#[utoipa::path(
+    post,
+    path = "/api/auth/passkey/signup",
+    operation_id = "passkeySignup",
+    tag = "accounts",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The account, signed in (`amr` `[\"webauthn\"]`)",
+            body = SessionBody,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
+            shape; `CHALLENGE_NOT_FOUND`: no live sign-up ceremony in the cookie; \
+            `CHALLENGE_EXPIRED`: the ceremony is older than its TTL; `REGISTRATION_FAILED`: \
+            the attestation did not verify", body = ErrorBody),
+        (status = 409, description = "`EMAIL_TAKEN`: the email is already in use; \
+            `PASSKEY_ALREADY_REGISTERED`: the credential id is already stored; nothing was \
+            stored", body = ErrorBody),
+        (status = 413, description = answers::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = answers::RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn signup<D: Deps>(
+    _admitted: Admitted,
+    requester: Requester,
+    app: web::Data<App<D>>,
+    ceremonies: Ceremonies,
+    metrics: web::Data<Metrics>,
+    body: web::Json<Object<RegisterBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let Object(body) = body.into_inner();
+    let handle = ceremonies.handle(Slot::Signup);
+    let outcome = app
+        .finish_passkey_signup(
+            handle.as_ref(),
+            body.name.as_deref(),
+            &body.credential,
+            &requester.0,
+        )
+        .await;
+    metrics.observe_ceremony(Ceremony::Signup, &outcome);
+    let session = outcome?;
+    Ok(session_response(HttpResponse::Created(), &session))
 }

@@ -11,10 +11,14 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use monetro_adapters::testing::TestDatabase;
+use monetro_adapters::{DbSettings, DbStore};
+use monetro_domain::{CredentialId, Passkey};
 use monetro_http::config::Config;
 use monetro_http::startup::Application;
+use monetro_ports::CredentialRepository as _;
 use monetro_softauthn::{SoftAuthenticator, Tweaks};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -58,6 +62,8 @@ pub struct TestApp {
     pub db: Arc<TestDatabase>,
     pub data_dir: Arc<TempDir>,
     pub config: Config,
+    /// Where admin requests go, when the admin API is on (`admin.bind`).
+    pub admin_base: Option<String>,
 }
 
 pub struct TempDir(pub PathBuf);
@@ -118,6 +124,9 @@ async fn spawn_instance(
     let app = Application::build_with_listener(config.clone(), listener)
         .await
         .unwrap();
+    let admin_base = app
+        .admin_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
@@ -125,6 +134,77 @@ async fn spawn_instance(
         db,
         data_dir,
         config,
+        admin_base,
+    }
+}
+
+/// The admin token of [`spawn_with_admin`].
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijklmnop";
+
+/// The service with the admin API on a random port of its own.
+pub async fn spawn_with_admin(backend: Backend) -> Option<TestApp> {
+    spawn_with(backend, |config| {
+        config.admin.bind = Some("127.0.0.1:0".into());
+        config.admin.token = Some(ADMIN_TOKEN.to_owned().into());
+    })
+    .await
+}
+
+/// An operator's client of the admin API: `token` is sent as the bearer
+/// token when there is one.
+pub struct AdminClient {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl AdminClient {
+    /// A client with the right token.
+    pub fn new(app: &TestApp) -> Self {
+        Self::with_token(app, Some(ADMIN_TOKEN))
+    }
+
+    pub fn with_token(app: &TestApp, token: Option<&str>) -> Self {
+        Self {
+            base: app.admin_base.clone().expect("the admin API is on"),
+            http: reqwest::Client::new(),
+            token: token.map(str::to_owned),
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path).await
+    }
+}
+
+impl TestApp {
+    /// The passkey stored under `credential_id`, read from the database
+    /// itself: sign count included, which the API does not show.
+    pub async fn stored_passkey(&self, credential_id: &[u8]) -> Option<Passkey> {
+        let store = DbStore::open(&DbSettings {
+            url: self.db.url.clone(),
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        let id = CredentialId::new(credential_id.to_vec()).unwrap();
+        store
+            .find_passkey_with_owner(&id)
+            .await
+            .unwrap()
+            .map(|(passkey, _)| passkey)
     }
 }
 

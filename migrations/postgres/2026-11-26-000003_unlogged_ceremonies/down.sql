@@ -1,0 +1,1 @@
+ALTER TABLE ceremonies SET LOGGED;

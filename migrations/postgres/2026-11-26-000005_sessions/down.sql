@@ -1,0 +1,2 @@
+DROP TABLE session_retired_tokens;
+DROP TABLE sessions;
