@@ -134,6 +134,11 @@ fn runs_ceremonies(config: &Config) {
         ceremony_ttl: Duration::from_secs(config.webauthn.ceremony_ttl_secs),
         ceremony_grace: Duration::from_secs(config.webauthn.ceremony_grace_secs),
         decoy_key: Vec::new(),
+        max_passkeys_per_user: config.webauthn.max_passkeys_per_user,
+        hints: Vec::new(),
+        webhooks: Vec::new(),
+        refresh_ttl: Duration::from_secs(config.tokens.refresh_ttl_secs),
+        step_up_window: Duration::from_secs(config.tokens.step_up_window_secs),
     };
     let app = App::<MemoryDeps>::new(
         MemoryStore::new(),
@@ -149,7 +154,7 @@ fn runs_ceremonies(config: &Config) {
         Ok(app) => app,
         Err(e) => panic!("accepted configuration builds no app: {e}"),
     };
-    if let Err(e) = block_on(app.start_authentication(None)) {
+    if let Err(e) = block_on(app.start_authentication(None, None)) {
         panic!("accepted configuration opens no ceremony: {e:?}");
     }
     if let Err(e) = block_on(app.purge_expired_ceremonies()) {

@@ -72,7 +72,7 @@ async fn register(attestation: &[u8]) {
         panic!("the fixture's signup failed");
     };
     let user = session.user.id;
-    let (handle, options) = match memory.app.start_registration(user).await {
+    let (handle, options) = match memory.app.start_registration(user, None).await {
         Ok(started) => started,
         Err(e) => panic!("registration options: {e:?}"),
     };

@@ -105,7 +105,7 @@ async fn exchange(request: &Request<'_>) {
         created_at: chrono::Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
         last_used_at: None,
     };
-    if let Err(e) = memory.store.insert_passkey(passkey).await {
+    if let Err(e) = memory.store.insert_passkey(passkey, 20, Vec::new()).await {
         panic!("the fixture's passkey: {e:?}");
     }
     let mut limits = match Config::defaults() {

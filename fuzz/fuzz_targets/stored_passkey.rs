@@ -185,10 +185,14 @@ fuzz_target!(|data: &[u8]| {
             user: user.clone(),
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         };
-        if let Err(e) = block_on(database.store.create_user(new_user)) {
+        if let Err(e) = block_on(database.store.create_user(new_user, Vec::new())) {
             panic!("{e:?}");
         }
-        if let Err(e) = block_on(database.store.insert_passkey(passkey.clone())) {
+        if let Err(e) = block_on(
+            database
+                .store
+                .insert_passkey(passkey.clone(), 20, Vec::new()),
+        ) {
             panic!("{e:?}");
         }
         let mut changed = false;

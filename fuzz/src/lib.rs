@@ -8,7 +8,9 @@ use std::time::Duration;
 use actix_web::rt::System;
 use chrono::{DateTime, TimeZone as _, Utc};
 use monetro_app::{App, Deps, Settings};
-use monetro_ports::memory::{FakeTokens, ManualClock, MemoryCeremonies, MemoryStore, PlainHasher};
+use monetro_ports::memory::{
+    FakeTokens, ManualClock, MemoryCeremonies, MemoryStore, PlainHasher, RecordingNotifier,
+};
 use serde_json::Value;
 
 /// The relying party the fuzzed service is configured for.
@@ -25,6 +27,7 @@ impl Deps for MemoryDeps {
     type Tokens = FakeTokens;
     type Hasher = PlainHasher;
     type Clock = ManualClock;
+    type Notifier = RecordingNotifier;
 }
 
 /// A fresh service over empty in-memory stores.
@@ -61,6 +64,11 @@ impl Memory {
             ceremony_ttl: Duration::from_secs(300),
             ceremony_grace: Duration::from_secs(3600),
             decoy_key: b"fuzzing decoy key".to_vec(),
+            max_passkeys_per_user: 20,
+            hints: Vec::new(),
+            webhooks: Vec::new(),
+            refresh_ttl: Duration::from_secs(30 * 86_400),
+            step_up_window: Duration::from_secs(600),
         };
         let app = App::new(
             store.clone(),

@@ -7,15 +7,19 @@ mod ceremonies;
 mod clock;
 mod db;
 mod hasher;
+mod notifier;
 mod redis_ceremonies;
 mod tokens;
+mod webhooks;
 
 pub use ceremonies::CeremonyStore;
 pub use clock::SystemClock;
 pub use db::{DbSettings, DbStore};
 pub use hasher::Argon2Hasher;
+pub use notifier::LogNotifier;
 pub use redis_ceremonies::{RedisCeremonies, RedisSettings};
 pub use tokens::{JwtIssuer, TokenSettings, generate_signing_key_pem};
+pub use webhooks::HttpWebhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

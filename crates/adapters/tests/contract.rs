@@ -46,9 +46,11 @@ async fn whole_contract(make: impl Fn() -> Option<TestDatabase>) {
     contract::credential_repository(store.clone()).await;
     let ann = sample_user("ceremony-ann@example.com");
     let bob = sample_user("ceremony-bob@example.com");
-    store.create_user(ann.clone()).await.unwrap();
-    store.create_user(bob.clone()).await.unwrap();
+    store.create_user(ann.clone(), Vec::new()).await.unwrap();
+    store.create_user(bob.clone(), Vec::new()).await.unwrap();
     contract::challenge_store(store, ann.user.id, bob.user.id).await;
+    let Some(fresh) = make() else { return };
+    contract::outbox(migrated(&fresh).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,4 +127,49 @@ fn zero_pool_sizes_and_timeouts_are_refused_not_a_panic() {
             "{max_connections} connections, {acquire_timeout} s"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outbox_claimers_never_share_a_delivery() {
+    use monetro_ports::Outbox as _;
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let store = migrated(&db).await;
+    let events: Vec<_> = (0..60)
+        .map(|i| contract::sample_event(i, &["http://a.test/hook"]))
+        .collect();
+    store.enqueue(events).await.unwrap();
+    let claimer = |store: DbStore| {
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim_due(contract::at(100), contract::at(1000), 3)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|d| d.id));
+            }
+        })
+    };
+    let (first, second) = (claimer(store.clone()), claimer(store.clone()));
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "both claimers worked: {} and {}",
+        first.len(),
+        second.len()
+    );
+    let mut all: Vec<_> = first.iter().chain(&second).copied().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 60);
+    assert_eq!(
+        first.len() + second.len(),
+        60,
+        "a delivery was claimed twice"
+    );
 }

@@ -1,14 +1,17 @@
 //! Accounts: sign-up, password login, bearer tokens.
 
 use monetro_domain::{
-    AuditKind, DisplayName, Email, Error, NewUser, Password, RequestOrigin, SessionId,
-    SignInMethod, User, UserHandle, UserId,
+    AuditKind, DisplayName, Email, Error, EventType, NewUser, OutboxEvent, Password, RequestOrigin,
+    SessionId, SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
     Clock, CredentialRepository, IssuedToken, PasswordHasher, TokenError, TokenIssuer,
     UserRepository, VerifiedToken,
 };
 
+use serde_json::json;
+
+use crate::webhooks::event_data;
 use crate::{App, Deps};
 
 /// A sign-up request as received.
@@ -49,11 +52,15 @@ impl<D: Deps> App<D> {
             created_at: self.clock.now(),
         };
         let password_hash = Some(self.hasher.hash(password).await?);
+        let events = self.account_created_event(&user, "password", origin);
         self.store
-            .create_user(NewUser {
-                user: user.clone(),
-                password_hash,
-            })
+            .create_user(
+                NewUser {
+                    user: user.clone(),
+                    password_hash,
+                },
+                events,
+            )
             .await?;
         tracing::info!(user = %user.id, "account created");
         self.audit(user.id, AuditKind::AccountCreated, None, None, origin)
@@ -98,8 +105,31 @@ impl<D: Deps> App<D> {
             origin,
         )
         .await;
+        let events = self.outbox_event(
+            EventType::PasswordLogin,
+            event_data(Some(account.user.id), origin, json!({})),
+        );
+        self.enqueue_events(events).await;
         self.start_session(account.user, SignInMethod::Password, origin)
             .await
+    }
+
+    /// The webhook event of a new account; `method` is how it signed up
+    /// (`password` or `passkey`).
+    pub(crate) fn account_created_event(
+        &self,
+        user: &User,
+        method: &str,
+        origin: &RequestOrigin,
+    ) -> Vec<OutboxEvent> {
+        self.outbox_event(
+            EventType::AccountCreated,
+            event_data(
+                Some(user.id),
+                origin,
+                json!({ "email": user.email.as_str(), "method": method }),
+            ),
+        )
     }
 
     /// Sets the signed-in user's password. An account without one (signed
@@ -131,11 +161,19 @@ impl<D: Deps> App<D> {
             }
         }
         let new_hash = self.hasher.hash(password).await?;
+        let events = self.outbox_event(
+            EventType::PasswordChanged,
+            event_data(
+                Some(user_id),
+                origin,
+                json!({ "hadPassword": stored.password_hash.is_some() }),
+            ),
+        );
         // Only over the hash just checked: a change that raced this one
         // wins, and this one answers as a wrong current password would.
         if !self
             .store
-            .replace_password_hash(user_id, stored.password_hash, new_hash)
+            .replace_password_hash(user_id, stored.password_hash, new_hash, events)
             .await?
         {
             return Err(Error::InvalidCredentials);

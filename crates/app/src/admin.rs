@@ -5,10 +5,14 @@
 //! id arrives as the raw text of the request and is parsed here, so a
 //! malformed one is `Validation` and an unknown account `UserNotFound`.
 
-use monetro_domain::{AuditEvent, AuditKind, Email, Error, PasskeyId, RequestOrigin, User, UserId};
+use monetro_domain::{
+    AuditEvent, AuditKind, Email, Error, EventType, PasskeyId, RequestOrigin, User, UserId,
+};
 use monetro_ports::{CredentialRepository as _, UserRepository as _};
+use serde_json::json;
 use uuid::Uuid;
 
+use crate::webhooks::event_data;
 use crate::{App, Deps, PasskeyList};
 
 /// An account as an operator sees it.
@@ -76,7 +80,17 @@ impl<D: Deps> App<D> {
         let id = PasskeyId::parse(passkey_id)?;
         self.existing_user(user_id).await?;
         let removed = match removal {
-            Removal::Guarded => self.store.delete_passkey(user_id, id).await?,
+            Removal::Guarded => {
+                let events = self.outbox_event(
+                    EventType::PasskeyRemoved,
+                    event_data(
+                        Some(user_id),
+                        origin,
+                        json!({ "passkeyId": id.0, "byAdmin": true }),
+                    ),
+                );
+                self.store.delete_passkey(user_id, id, events).await?
+            }
             Removal::Forced => self.store.delete_passkey_forced(user_id, id).await?,
         };
         if !removed {

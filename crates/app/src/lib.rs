@@ -19,11 +19,12 @@ mod sessions;
 mod settings;
 mod sign_in;
 mod step_up;
+mod webhooks;
 
 use monetro_domain::Error;
 use monetro_ports::{
-    AuditLog, ChallengeStore, Clock, CredentialRepository, PasswordHasher, Readiness,
-    SessionRepository, TokenIssuer, UserRepository,
+    AuditLog, ChallengeStore, Clock, CredentialRepository, Notifier, Outbox, PasswordHasher,
+    Readiness, SessionRepository, TokenIssuer, UserRepository,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -36,14 +37,26 @@ pub use passkey_signup::PasskeySignup;
 pub use passkeys::PasskeyList;
 pub use settings::Settings;
 pub use step_up::Reauthentication;
+pub use webhooks::{
+    DispatchReport, EVENT_ID_HEADER, EVENT_TYPE_HEADER, RetryPolicy, SIGNATURE_HEADER,
+    WebhookDispatcher, WebhookEndpoint, sign,
+};
 
 /// The concrete ports an [`App`] runs on.
 pub trait Deps: Send + Sync + 'static {
-    type Store: UserRepository + CredentialRepository + AuditLog + Readiness + SessionRepository;
+    type Store: UserRepository
+        + CredentialRepository
+        + AuditLog
+        + Outbox
+        + Readiness
+        + SessionRepository;
     type Ceremonies: ChallengeStore + Readiness;
     type Tokens: TokenIssuer;
     type Hasher: PasswordHasher;
     type Clock: Clock;
+    /// "A new passkey was added"; the type's default until
+    /// [`App::with_notifier`] sets another.
+    type Notifier: Notifier + Default;
 }
 
 /// The service's use cases over the ports of `D`.
@@ -55,6 +68,7 @@ pub struct App<D: Deps> {
     clock: D::Clock,
     webauthn: Webauthn,
     settings: Settings,
+    notifier: D::Notifier,
 }
 
 impl<D: Deps> App<D> {
@@ -82,7 +96,13 @@ impl<D: Deps> App<D> {
             clock,
             webauthn,
             settings,
+            notifier: D::Notifier::default(),
         })
+    }
+
+    /// Tells people about new passkeys through `notifier`.
+    pub fn with_notifier(self, notifier: D::Notifier) -> Self {
+        Self { notifier, ..self }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -186,6 +206,8 @@ mod admin_tests;
 mod ceremony_tests;
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod webhook_tests;
 
 #[cfg(test)]
 mod settings_tests {

@@ -102,6 +102,8 @@ impl<D: Deps> App<D> {
             created_at: self.clock.now(),
         };
         let passkey = self.verified_passkey(user.id, name, credential, &state.webauthn)?;
+        let mut events = self.account_created_event(&user, "passkey", origin);
+        events.extend(self.registered_event(&passkey, origin));
         self.store
             .create_user_with_passkey(
                 NewUser {
@@ -109,6 +111,7 @@ impl<D: Deps> App<D> {
                     password_hash: None,
                 },
                 passkey.clone(),
+                events,
             )
             .await?;
         tracing::info!(user = %user.id, passkey = %passkey.id, "account created with a passkey");

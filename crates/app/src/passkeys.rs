@@ -3,15 +3,18 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
-    AuditKind, CredentialId, Error, Passkey, PasskeyId, PasskeyName, RequestOrigin, UserHandle,
-    UserId, authenticator_name,
+    AuditKind, CredentialId, Error, EventType, OutboxEvent, Passkey, PasskeyId, PasskeyName,
+    RequestOrigin, UserHandle, UserId, authenticator_name,
 };
-use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository};
+use monetro_ports::{
+    CeremonyHandle, CeremonyKind, Clock, CredentialRepository, Notifier as _, UserRepository as _,
+};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration};
 
 use crate::credentials::refuse_cross_origin_frames;
 use crate::hints::add_hints;
+use crate::webhooks::event_data;
 use crate::{App, Deps, RegistrationCredential};
 
 /// What the passkey list shows, with what a browser needs to call
@@ -75,8 +78,9 @@ impl<D: Deps> App<D> {
             .take_ceremony(handle, CeremonyKind::Registration, Some(user_id))
             .await?;
         let passkey = self.verified_passkey(user_id, name, credential, &state)?;
+        let events = self.registered_event(&passkey, origin);
         self.store
-            .insert_passkey(passkey.clone(), self.settings.max_passkeys_per_user)
+            .insert_passkey(passkey.clone(), self.settings.max_passkeys_per_user, events)
             .await?;
         tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
         self.audit(
@@ -87,7 +91,46 @@ impl<D: Deps> App<D> {
             origin,
         )
         .await;
+        self.notify_passkey_added(&passkey).await;
         Ok(passkey)
+    }
+
+    /// The webhook event of a new passkey.
+    pub(crate) fn registered_event(
+        &self,
+        passkey: &Passkey,
+        origin: &RequestOrigin,
+    ) -> Vec<OutboxEvent> {
+        self.outbox_event(
+            EventType::PasskeyRegistered,
+            event_data(
+                Some(passkey.user_id),
+                origin,
+                json!({
+                    "passkeyId": passkey.id.0,
+                    "credentialId": URL_SAFE_NO_PAD.encode(passkey.credential_id.as_bytes()),
+                    "name": passkey.name.as_str(),
+                    "aaguid": passkey.aaguid,
+                    "backupEligible": passkey.backup_eligible,
+                }),
+            ),
+        )
+    }
+
+    /// Tells the owner about a passkey added to their account. Best
+    /// effort: a failure is logged and the registration stands.
+    async fn notify_passkey_added(&self, passkey: &Passkey) {
+        let owner = match self.store.find_user(passkey.user_id).await {
+            Ok(Some(owner)) => owner,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, passkey = %passkey.id, "no notification: owner not read");
+                return;
+            }
+        };
+        if let Err(error) = self.notifier.passkey_added(&owner, passkey).await {
+            tracing::warn!(%error, user = %owner.id, passkey = %passkey.id, "new-passkey notification not sent");
+        }
     }
 
     /// Verifies a new credential against its registration state; the
@@ -162,9 +205,17 @@ impl<D: Deps> App<D> {
             PasskeyName::parse(name)?.ok_or_else(|| Error::validation("name is required"))?;
         let id = PasskeyId::parse(id)?;
         self.signed_in_user(user_id).await?;
+        let events = self.outbox_event(
+            EventType::PasskeyRenamed,
+            event_data(
+                Some(user_id),
+                origin,
+                json!({ "passkeyId": id.0, "name": name.as_str() }),
+            ),
+        );
         let renamed = self
             .store
-            .rename_passkey(user_id, id, name)
+            .rename_passkey(user_id, id, name, events)
             .await?
             .ok_or(Error::PasskeyNotFound)?;
         self.audit(user_id, AuditKind::PasskeyRenamed, None, Some(id), origin)
@@ -180,7 +231,11 @@ impl<D: Deps> App<D> {
     ) -> Result<(), Error> {
         let id = PasskeyId::parse(id)?;
         self.signed_in_user(user_id).await?;
-        if !self.store.delete_passkey(user_id, id).await? {
+        let events = self.outbox_event(
+            EventType::PasskeyRemoved,
+            event_data(Some(user_id), origin, json!({ "passkeyId": id.0 })),
+        );
+        if !self.store.delete_passkey(user_id, id, events).await? {
             return Err(Error::PasskeyNotFound);
         }
         tracing::info!(user = %user_id, passkey = %id, "passkey removed");

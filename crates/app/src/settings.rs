@@ -3,6 +3,8 @@ use std::time::Duration;
 use monetro_domain::PasskeyHint;
 use url::Url;
 
+use crate::WebhookEndpoint;
+
 /// What the use cases need from configuration.
 #[derive(Clone)]
 pub struct Settings {
@@ -28,6 +30,8 @@ pub struct Settings {
     /// WebAuthn `hints` put into every options call that does not ask for
     /// its own; empty for none.
     pub hints: Vec<PasskeyHint>,
+    /// Receivers of events (webhooks); empty for none.
+    pub webhooks: Vec<WebhookEndpoint>,
     /// How long a refresh token works; each refresh starts it again.
     pub refresh_ttl: Duration,
     /// How recent the last authentication must be for sensitive changes

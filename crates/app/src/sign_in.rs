@@ -4,7 +4,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_domain::{
-    AuditKind, CredentialId, Email, Error, Passkey, PasskeyUse, RequestOrigin, SignInMethod, User,
+    AuditKind, CredentialId, Email, Error, EventType, Passkey, PasskeyUse, RequestOrigin,
+    SignInMethod, User,
 };
 use monetro_ports::{CeremonyHandle, CeremonyKind, Clock, CredentialRepository, UserRepository};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Ve
 use crate::credentials::refuse_cross_origin_frames;
 use crate::decoy::decoy_credential_id;
 use crate::hints::add_hints;
+use crate::webhooks::event_data;
 use crate::{App, AuthenticationCredential, Deps, Session};
 
 /// Transports shown with a decoy credential: what a synced platform
@@ -114,7 +116,11 @@ impl<D: Deps> App<D> {
         .await;
         let state = state?;
         let credential_id = credential_id?;
-        let (passkey, owner) = found?.ok_or_else(|| self.unknown_credential(&credential_id))?;
+        let Some((passkey, owner)) = found? else {
+            let seen = URL_SAFE_NO_PAD.encode(credential_id.as_bytes());
+            self.unknown_credential_seen(&seen, origin).await;
+            return Err(self.unknown_credential(&credential_id));
+        };
         let owner = self
             .checked_assertion(state, credential, &passkey, owner, origin)
             .await?;
@@ -147,6 +153,22 @@ impl<D: Deps> App<D> {
             .await;
         }
         outcome
+    }
+
+    /// Reports a sign-in with a credential id the service does not know
+    /// (a passkey deleted here but still on a device, or probing): no
+    /// user, only the credential id. Best effort; as many as the sign-in
+    /// rate limit lets through.
+    async fn unknown_credential_seen(&self, credential_id: &str, origin: &RequestOrigin) {
+        let events = self.outbox_event(
+            EventType::UnknownCredentialSeen,
+            event_data(
+                None,
+                origin,
+                json!({ "credentialId": credential_id, "rpId": self.settings.rp_id }),
+            ),
+        );
+        self.enqueue_events(events).await;
     }
 
     /// Every check after the passkey is known: the offered credentials, the
@@ -202,7 +224,19 @@ impl<D: Deps> App<D> {
             Some(passkey.id),
             origin,
         );
-        if !self.store.record_passkey_use(usage, used).await? {
+        let events = self.outbox_event(
+            EventType::PasskeyUsed,
+            event_data(
+                Some(owner.id),
+                origin,
+                json!({
+                    "passkeyId": passkey.id.0,
+                    "credentialId": URL_SAFE_NO_PAD.encode(passkey.credential_id.as_bytes()),
+                    "backedUp": usage.backed_up,
+                }),
+            ),
+        );
+        if !self.store.record_passkey_use(usage, used, events).await? {
             // Removed while it was being verified: as if it had been gone
             // before, so that the browser can be told to forget it.
             let gone = self

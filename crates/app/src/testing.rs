@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use monetro_ports::memory::{FakeTokens, ManualClock, MemoryCeremonies, MemoryStore, PlainHasher};
+use monetro_ports::memory::{
+    FakeTokens, ManualClock, MemoryCeremonies, MemoryStore, PlainHasher, RecordingNotifier,
+};
 
 use crate::{App, Deps, Session, Settings, Signup};
 use monetro_domain::RequestOrigin;
@@ -19,6 +21,7 @@ impl Deps for MemoryDeps {
     type Tokens = FakeTokens;
     type Hasher = PlainHasher;
     type Clock = ManualClock;
+    type Notifier = RecordingNotifier;
 }
 
 pub(crate) struct TestApp {
@@ -26,6 +29,7 @@ pub(crate) struct TestApp {
     pub store: MemoryStore,
     pub ceremonies: MemoryCeremonies,
     pub clock: ManualClock,
+    pub notifier: RecordingNotifier,
 }
 
 impl TestApp {
@@ -48,6 +52,7 @@ impl TestApp {
             decoy_key: b"decoy key for tests".to_vec(),
             max_passkeys_per_user: 20,
             hints: Vec::new(),
+            webhooks: Vec::new(),
             refresh_ttl: Duration::from_secs(30 * 86_400),
             step_up_window: Duration::from_secs(600),
         };
@@ -62,11 +67,14 @@ impl TestApp {
             settings,
         )
         .unwrap();
+        let notifier = RecordingNotifier::default();
+        let app = app.with_notifier(notifier.clone());
         Self {
             app,
             store,
             ceremonies,
             clock,
+            notifier,
         }
     }
 }

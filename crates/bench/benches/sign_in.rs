@@ -25,7 +25,7 @@ use monetro_adapters::{JwtIssuer, SystemClock, TokenSettings, generate_signing_k
 use monetro_app::{App, AuthenticationCredential, Deps, RegistrationCredential, Settings, Signup};
 use monetro_domain::RequestOrigin;
 use monetro_ports::TokenIssuer as _;
-use monetro_ports::memory::{MemoryCeremonies, MemoryStore, PlainHasher};
+use monetro_ports::memory::{MemoryCeremonies, MemoryStore, PlainHasher, RecordingNotifier};
 use monetro_softauthn::SoftAuthenticator;
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{Signature, SigningKey};
@@ -40,6 +40,7 @@ impl Deps for BenchDeps {
     type Tokens = JwtIssuer;
     type Hasher = PlainHasher;
     type Clock = SystemClock;
+    type Notifier = RecordingNotifier;
 }
 
 fn tokens() -> JwtIssuer {
@@ -64,6 +65,7 @@ fn app() -> App<BenchDeps> {
         decoy_key: b"bench".to_vec(),
         max_passkeys_per_user: 20,
         hints: Vec::new(),
+        webhooks: Vec::new(),
         refresh_ttl: Duration::from_secs(30 * 86_400),
         step_up_window: Duration::from_secs(600),
     };

@@ -7,6 +7,7 @@
 mod audit;
 mod authenticators;
 mod error;
+mod event;
 mod hint;
 mod passkey;
 mod session;
@@ -16,6 +17,7 @@ mod user;
 pub use audit::{AuditEvent, AuditKind, RequestOrigin};
 pub use authenticators::authenticator_name;
 pub use error::{Error, ErrorCode};
+pub use event::{EventType, OutboxDelivery, OutboxEvent};
 pub use hint::PasskeyHint;
 pub use passkey::{CredentialId, NewPasskey, Passkey, PasskeyId, PasskeyName, PasskeyUse};
 pub use session::{AuthSession, RefreshTokenHash, SessionId, SignInMethod};

@@ -35,6 +35,7 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    pub webhooks: WebhooksConfig,
     /// The admin API; off unless `admin.bind` is set.
     #[serde(default)]
     pub admin: AdminConfig,
@@ -154,6 +155,36 @@ pub struct LogConfig {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// Events for other systems.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub endpoints: Vec<WebhookEndpointConfig>,
+    /// A POST that has not answered after this long has failed.
+    pub timeout_ms: u64,
+    /// Attempts before a delivery is given up (dead).
+    pub max_attempts: u32,
+    /// The wait after the first failure; it doubles after each further one.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_secs: u64,
+    /// How often the dispatcher looks for due deliveries when idle.
+    pub poll_interval_ms: u64,
+    /// Deliveries sent at once.
+    pub batch_size: u32,
+    /// Delivered rows are deleted after this long.
+    pub retain_delivered_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpointConfig {
+    pub url: String,
+    /// HMAC-SHA256 key of the signatures.
+    pub secret: SecretString,
+    /// Event types sent to it; absent for all.
+    pub events: Option<Vec<String>>,
 }
 
 /// The admin API's own listener and the token it requires.

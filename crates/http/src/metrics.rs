@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use monetro_app::DispatchReport;
 use monetro_domain::Error;
 use monetro_ports::PoolStats;
 use prometheus::{
@@ -24,6 +25,8 @@ pub struct Metrics {
     in_flight: IntGauge,
     ceremonies: IntCounterVec,
     pool: IntGaugeVec,
+    webhook_deliveries: IntCounterVec,
+    webhook_backlog: IntGauge,
 }
 
 /// A request being served: counted in `http_requests_in_flight` until
@@ -82,6 +85,19 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(ceremonies.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_total",
+                "Webhook delivery attempts by result: delivered, retry or dead",
+            ),
+            &["result"],
+        )?;
+        let webhook_backlog = IntGauge::new(
+            "webhook_outbox_backlog",
+            "Webhook deliveries waiting in the outbox (due or scheduled for a retry)",
+        )?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
+        registry.register(Box::new(webhook_backlog.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -89,6 +105,8 @@ impl Metrics {
             in_flight,
             ceremonies,
             pool,
+            webhook_deliveries,
+            webhook_backlog,
         })
     }
 
@@ -122,6 +140,23 @@ impl Metrics {
         self.ceremonies
             .with_label_values(&[kind, result, code])
             .inc();
+    }
+
+    pub fn observe_webhooks(&self, report: &DispatchReport) {
+        for (result, count) in [
+            ("delivered", report.delivered),
+            ("retry", report.retried),
+            ("dead", report.dead),
+        ] {
+            self.webhook_deliveries
+                .with_label_values(&[result])
+                .inc_by(count as u64);
+        }
+    }
+
+    pub fn set_webhook_backlog(&self, pending: u64) {
+        self.webhook_backlog
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     /// The text exposition format, with the pool as it is now.

@@ -12,11 +12,12 @@ use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
 use monetro_adapters::{
-    Argon2Hasher, CeremonyStore, DbSettings, DbStore, JwtIssuer, RedisCeremonies, RedisSettings,
-    SystemClock, TokenSettings,
+    Argon2Hasher, CeremonyStore, DbSettings, DbStore, HttpWebhooks, JwtIssuer, LogNotifier,
+    RedisCeremonies, RedisSettings, SystemClock, TokenSettings,
 };
-use monetro_app::{App, Deps, Settings};
-use monetro_domain::PasskeyHint;
+use monetro_app::{App, Deps, RetryPolicy, Settings, WebhookDispatcher, WebhookEndpoint};
+use monetro_domain::{EventType, PasskeyHint};
+use secrecy::ExposeSecret as _;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
@@ -38,6 +39,7 @@ impl Deps for ServiceDeps {
     type Tokens = JwtIssuer;
     type Hasher = Argon2Hasher;
     type Clock = SystemClock;
+    type Notifier = LogNotifier;
 }
 
 /// Name of the cookie that carries the ceremony handles.
@@ -101,6 +103,7 @@ impl Application {
             Argon2Hasher::new(config.argon2.max_parallel).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let settings = app_settings(&config, keys.decoy_key())?;
         let ceremonies = open_ceremony_store(&config, &store).await?;
+        let webhook_store = store.clone();
         let app =
             App::<ServiceDeps>::new(store, ceremonies, tokens, hasher, SystemClock, settings)?;
         let app = web::Data::new(app);
@@ -118,6 +121,11 @@ impl Application {
             .all(|o| o.starts_with("https://"));
         let cors_origins = config.server.cors_origins.clone();
         let metrics = web::Data::new(Metrics::new().context("metrics registry")?);
+        if !app.settings().webhooks.is_empty() {
+            let dispatcher = webhook_dispatcher(&config, webhook_store, &app.settings().webhooks)?;
+            let poll = Duration::from_millis(config.webhooks.poll_interval_ms.max(1));
+            spawn_webhook_dispatcher(dispatcher, metrics.clone(), poll);
+        }
 
         let session_key = Key::from(&keys.session_key);
         let secure_cookie = !config
@@ -358,9 +366,116 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         max_passkeys_per_user: config.webauthn.max_passkeys_per_user,
         hints: PasskeyHint::parse_list(&config.webauthn.hints)
             .map_err(|e| anyhow::anyhow!("webauthn.hints: {e}"))?,
+        webhooks: webhook_endpoints(config)?,
         refresh_ttl: Duration::from_secs(config.tokens.refresh_ttl_secs),
         step_up_window: Duration::from_secs(config.tokens.step_up_window_secs),
     })
+}
+
+/// The configured endpoints, checked: `http://` URLs (this build has no
+/// TLS), each once, with a secret and known event types.
+fn webhook_endpoints(config: &Config) -> anyhow::Result<Vec<WebhookEndpoint>> {
+    let mut endpoints: Vec<WebhookEndpoint> = Vec::new();
+    for endpoint in &config.webhooks.endpoints {
+        let url = Url::parse(&endpoint.url)
+            .with_context(|| format!("webhooks.endpoints: {:?} is not a URL", endpoint.url))?;
+        if url.scheme() != "http" {
+            anyhow::bail!(
+                "webhooks.endpoints: {url} must be http:// (this build sends no TLS; put a \
+                 TLS-originating proxy in front of https receivers)"
+            );
+        }
+        if endpoints.iter().any(|e| e.url == endpoint.url) {
+            anyhow::bail!("webhooks.endpoints: {url} is configured twice");
+        }
+        let secret = endpoint.secret.expose_secret().as_bytes().to_vec();
+        if secret.len() < 16 {
+            anyhow::bail!("webhooks.endpoints: the secret of {url} needs 16 characters or more");
+        }
+        let events = endpoint
+            .events
+            .as_ref()
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|name| {
+                        EventType::parse(name).with_context(|| {
+                            format!("webhooks.endpoints: unknown event type {name:?} for {url}")
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?;
+        endpoints.push(WebhookEndpoint {
+            url: endpoint.url.clone(),
+            secret,
+            events,
+        });
+    }
+    Ok(endpoints)
+}
+
+type Dispatcher = WebhookDispatcher<DbStore, HttpWebhooks, SystemClock>;
+
+fn webhook_dispatcher(
+    config: &Config,
+    store: DbStore,
+    endpoints: &[WebhookEndpoint],
+) -> anyhow::Result<Dispatcher> {
+    let settings = &config.webhooks;
+    let timeout = Duration::from_millis(settings.timeout_ms.max(1));
+    let transport = HttpWebhooks::new(timeout).map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+    let policy = RetryPolicy {
+        max_attempts: settings.max_attempts.max(1),
+        initial_backoff: Duration::from_millis(settings.initial_backoff_ms),
+        max_backoff: Duration::from_secs(settings.max_backoff_secs),
+        // Longer than a POST can take, so no other dispatcher sends a
+        // delivery that is still in flight.
+        lease: timeout * 2 + Duration::from_secs(1),
+        batch: settings.batch_size.max(1),
+        retain_delivered: Duration::from_secs(settings.retain_delivered_secs),
+    };
+    Ok(WebhookDispatcher::new(
+        store,
+        transport,
+        SystemClock,
+        endpoints,
+        policy,
+    ))
+}
+
+/// Delivers the outbox: a full batch is followed at once by the next,
+/// otherwise the dispatcher waits `poll`. Updates the delivery metrics and
+/// the backlog gauge, and purges old delivered rows now and then.
+fn spawn_webhook_dispatcher(dispatcher: Dispatcher, metrics: web::Data<Metrics>, poll: Duration) {
+    tokio::spawn(async move {
+        let mut next_purge = Instant::now();
+        loop {
+            let busy = match dispatcher.run_once().await {
+                Ok(report) => {
+                    metrics.observe_webhooks(&report);
+                    report.claimed >= dispatcher.policy().batch as usize
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "webhook dispatch failed");
+                    false
+                }
+            };
+            match dispatcher.backlog().await {
+                Ok(backlog) => metrics.set_webhook_backlog(backlog),
+                Err(e) => tracing::debug!(error = ?e, "webhook backlog not read"),
+            }
+            if Instant::now() >= next_purge {
+                next_purge = Instant::now() + HOUSEKEEPING_INTERVAL;
+                if let Err(e) = dispatcher.purge_delivered().await {
+                    tracing::warn!(error = ?e, "could not purge delivered webhooks");
+                }
+            }
+            if !busy {
+                tokio::time::sleep(poll).await;
+            }
+        }
+    });
 }
 
 fn spawn_housekeeping<D: Deps>(app: web::Data<App<D>>, limits: web::Data<RateLimits>) {

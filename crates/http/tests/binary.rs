@@ -265,6 +265,131 @@ async fn sigterm_lets_in_flight_requests_finish_and_json_logs_are_json() {
     );
 }
 
+/// Events pending when the service stops (the receiver was down) are
+/// delivered by the next instance on the same database: none is lost.
+async fn no_event_is_lost_across_a_restart(db: monetro_adapters::testing::TestDatabase) {
+    let dir = temp_dir();
+    let receiver_port = free_port();
+    std::fs::create_dir_all(dir.0.join("config")).unwrap();
+    std::fs::write(
+        dir.0.join("config/default.toml"),
+        format!(
+            "[webhooks]\npoll_interval_ms = 50\ninitial_backoff_ms = 200\nmax_backoff_secs = 1\n\
+             timeout_ms = 1000\n\n[[webhooks.endpoints]]\n\
+             url = \"http://127.0.0.1:{receiver_port}/hooks\"\nsecret = \"restart test secret 0123\"\n"
+        ),
+    )
+    .unwrap();
+    let start = || {
+        let port = free_port();
+        let child = monetro(&dir)
+            .env("MONETRO_BIND", format!("127.0.0.1:{port}"))
+            .env("MONETRO_RP_ORIGINS", format!("http://localhost:{port}"))
+            .env("DATABASE_URL", &db.url)
+            .env("MONETRO__RATE_LIMIT__ENABLED", "false")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        (format!("http://127.0.0.1:{port}"), child)
+    };
+
+    let (base, mut first) = start();
+    wait_until_healthy(&base, &mut first).await;
+    let http = reqwest::Client::new();
+    let mut emails = Vec::new();
+    for i in 0..3 {
+        let email = format!("restart{i}@example.com");
+        let signed_up = http
+            .post(format!("{base}/api/auth/signup"))
+            .json(&json!({ "email": email, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_up.status(), 201);
+        let login = http
+            .post(format!("{base}/api/auth/login"))
+            .json(&json!({ "email": email, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        emails.push(email);
+    }
+    // Let the dispatcher fail against the absent receiver at least once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("monetro_webhook_outbox_backlog 6")
+            && metrics.contains("monetro_webhook_deliveries_total{result=\"retry\"}")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failed attempt seen: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let receiver =
+        common::receiver::Receiver::start(TcpListener::bind(("127.0.0.1", receiver_port)).unwrap());
+    let (base, mut second) = start();
+    wait_until_healthy(&base, &mut second).await;
+    let received = receiver
+        .wait_for("six distinct events", |all| {
+            let mut ids: Vec<_> = all
+                .iter()
+                .map(|r| r.headers["monetro-event-id"].clone())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids.len() >= 6
+        })
+        .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert!(
+        received
+            .iter()
+            .all(|r| r.signature_is_valid("restart test secret 0123"))
+    );
+    let mut kinds: Vec<String> = received
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds, ["account.created", "password.login"]);
+    for email in &emails {
+        assert!(
+            received
+                .iter()
+                .any(|r| r.json()["data"]["email"] == email.as_str()),
+            "account.created of {email} lost"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_is_lost_across_a_restart_on_sqlite() {
+    no_event_is_lost_across_a_restart(monetro_adapters::testing::TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_is_lost_across_a_restart_on_postgres() {
+    let Some(db) = monetro_adapters::testing::TestDatabase::postgres() else {
+        return;
+    };
+    no_event_is_lost_across_a_restart(db).await;
+}
+
 #[test]
 fn an_admin_address_without_a_token_is_refused_at_start() {
     let dir = temp_dir();

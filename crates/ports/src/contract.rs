@@ -66,7 +66,7 @@ pub fn sample_passkey(user: UserId, credential_id: &[u8], created_at: DateTime<U
 /// [`UserRepository`]'s promises.
 pub async fn user_repository<S: UserRepository>(store: S) {
     let ann = sample_user("ann@example.com");
-    store.create_user(ann.clone()).await.unwrap();
+    store.create_user(ann.clone(), Vec::new()).await.unwrap();
 
     let found = store
         .find_user_by_email(&ann.user.email)
@@ -87,7 +87,7 @@ pub async fn user_repository<S: UserRepository>(store: S) {
     let mut twin = sample_user("ann@example.com");
     twin.user.display_name = None;
     assert_eq!(
-        store.create_user(twin.clone()).await,
+        store.create_user(twin.clone(), Vec::new()).await,
         Err(StoreError::EmailTaken)
     );
     assert_eq!(
@@ -100,7 +100,10 @@ pub async fn user_repository<S: UserRepository>(store: S) {
         password_hash: None,
         ..sample_user("bob@example.com")
     };
-    store.create_user(passwordless.clone()).await.unwrap();
+    store
+        .create_user(passwordless.clone(), Vec::new())
+        .await
+        .unwrap();
     let bob = store
         .find_user_by_email(&passwordless.user.email)
         .await
@@ -127,10 +130,13 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     let bob = sample_user("bob@example.com").user;
     for user in [&ann, &bob] {
         store
-            .create_user(NewUser {
-                user: user.clone(),
-                password_hash: None,
-            })
+            .create_user(
+                NewUser {
+                    user: user.clone(),
+                    password_hash: None,
+                },
+                Vec::new(),
+            )
             .await
             .unwrap();
     }
@@ -139,7 +145,10 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     let newer = sample_passkey(ann.id, b"cred-newer", at(20));
     let bobs = sample_passkey(bob.id, b"cred-bob", at(30));
     for passkey in [&older, &newer, &bobs] {
-        store.insert_passkey(passkey.clone(), 20).await.unwrap();
+        store
+            .insert_passkey(passkey.clone(), 20, Vec::new())
+            .await
+            .unwrap();
     }
 
     assert_eq!(
@@ -161,7 +170,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     // A credential id is unique across all users.
     let stolen = sample_passkey(bob.id, b"cred-older", at(40));
     assert_eq!(
-        store.insert_passkey(stolen, 20).await,
+        store.insert_passkey(stolen, 20, Vec::new()).await,
         Err(StoreError::CredentialTaken)
     );
     assert_eq!(
@@ -190,7 +199,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     let first_event = used(older.id, 50);
     assert!(
         store
-            .record_passkey_use(first_use, first_event.clone())
+            .record_passkey_use(first_use, first_event.clone(), Vec::new())
             .await
             .unwrap()
     );
@@ -203,7 +212,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     let counted_event = used(older.id, 60);
     assert!(
         store
-            .record_passkey_use(counted, counted_event.clone())
+            .record_passkey_use(counted, counted_event.clone(), Vec::new())
             .await
             .unwrap()
     );
@@ -216,7 +225,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
         };
         assert!(
             !store
-                .record_passkey_use(usage, used(older.id, 70))
+                .record_passkey_use(usage, used(older.id, 70), Vec::new())
                 .await
                 .unwrap(),
             "count {regression} accepted after 7"
@@ -245,7 +254,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     };
     assert!(
         !store
-            .record_passkey_use(ghost, used(ghost_id, 80))
+            .record_passkey_use(ghost, used(ghost_id, 80), Vec::new())
             .await
             .unwrap()
     );
@@ -255,21 +264,36 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     let name = PasskeyName::parse("Work laptop").unwrap().unwrap();
     assert_eq!(
         store
-            .rename_passkey(bob.id, older.id, name.clone())
+            .rename_passkey(bob.id, older.id, name.clone(), Vec::new())
             .await
             .unwrap(),
         None
     );
     let renamed = store
-        .rename_passkey(ann.id, older.id, name.clone())
+        .rename_passkey(ann.id, older.id, name.clone(), Vec::new())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(renamed.name, name);
     assert_eq!(renamed.sign_count, 7);
-    assert!(!store.delete_passkey(bob.id, older.id).await.unwrap());
-    assert!(store.delete_passkey(ann.id, older.id).await.unwrap());
-    assert!(!store.delete_passkey(ann.id, older.id).await.unwrap());
+    assert!(
+        !store
+            .delete_passkey(bob.id, older.id, Vec::new())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_passkey(ann.id, older.id, Vec::new())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_passkey(ann.id, older.id, Vec::new())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.list_passkeys(ann.id).await.unwrap(), vec![newer]);
     assert_eq!(
         store
@@ -291,7 +315,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     };
     let carols = sample_passkey(carol.user.id, b"cred-carol", at(1));
     store
-        .create_user_with_passkey(carol.clone(), carols.clone())
+        .create_user_with_passkey(carol.clone(), carols.clone(), Vec::new())
         .await
         .unwrap();
     let found = store
@@ -313,7 +337,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let twins = sample_passkey(twin.user.id, b"cred-twin", at(2));
     assert_eq!(
         store
-            .create_user_with_passkey(twin.clone(), twins.clone())
+            .create_user_with_passkey(twin.clone(), twins.clone(), Vec::new())
             .await,
         Err(StoreError::EmailTaken)
     );
@@ -330,7 +354,9 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let dave = sample_user("dave@example.com");
     let stolen = sample_passkey(dave.user.id, b"cred-carol", at(3));
     assert_eq!(
-        store.create_user_with_passkey(dave.clone(), stolen).await,
+        store
+            .create_user_with_passkey(dave.clone(), stolen, Vec::new())
+            .await,
         Err(StoreError::CredentialTaken)
     );
     assert_eq!(
@@ -345,7 +371,11 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
             let store = store.clone();
             let user = sample_user("erin@example.com");
             let passkey = sample_passkey(user.user.id, &[b'e', i], at(4));
-            async move { store.create_user_with_passkey(user, passkey).await }
+            async move {
+                store
+                    .create_user_with_passkey(user, passkey, Vec::new())
+                    .await
+            }
         })
         .collect();
     let outcomes = join_all(racers).await;
@@ -364,26 +394,26 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     // Password changes apply only over the expected hash.
     assert!(
         !store
-            .replace_password_hash(carol.user.id, Some("other".into()), "h1".into())
+            .replace_password_hash(carol.user.id, Some("other".into()), "h1".into(), Vec::new())
             .await
             .unwrap()
     );
     assert!(
         store
-            .replace_password_hash(carol.user.id, None, "h1".into())
+            .replace_password_hash(carol.user.id, None, "h1".into(), Vec::new())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .replace_password_hash(carol.user.id, None, "h2".into())
+            .replace_password_hash(carol.user.id, None, "h2".into(), Vec::new())
             .await
             .unwrap(),
         "a second first password"
     );
     assert!(
         store
-            .replace_password_hash(carol.user.id, Some("h1".into()), "h2".into())
+            .replace_password_hash(carol.user.id, Some("h1".into()), "h2".into(), Vec::new())
             .await
             .unwrap()
     );
@@ -391,7 +421,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     assert_eq!(changed.unwrap().password_hash.as_deref(), Some("h2"));
     assert!(
         !store
-            .replace_password_hash(UserId::random(), None, "h".into())
+            .replace_password_hash(UserId::random(), None, "h".into(), Vec::new())
             .await
             .unwrap()
     );
@@ -401,16 +431,20 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
         password_hash: None,
         ..sample_user("frank@example.com")
     };
-    store.create_user(frank.clone()).await.unwrap();
+    store.create_user(frank.clone(), Vec::new()).await.unwrap();
     store
-        .insert_passkey(sample_passkey(frank.user.id, b"frank-0", at(5)), 2)
+        .insert_passkey(
+            sample_passkey(frank.user.id, b"frank-0", at(5)),
+            2,
+            Vec::new(),
+        )
         .await
         .unwrap();
     let racers: Vec<_> = (1..=6u8)
         .map(|i| {
             let store = store.clone();
             let passkey = sample_passkey(frank.user.id, &[b'f', i], at(6));
-            async move { store.insert_passkey(passkey, 3).await }
+            async move { store.insert_passkey(passkey, 3, Vec::new()).await }
         })
         .collect();
     let outcomes = join_all(racers).await;
@@ -428,7 +462,11 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     assert_eq!(store.count_passkeys(frank.user.id).await.unwrap(), 3);
     assert_eq!(
         store
-            .insert_passkey(sample_passkey(frank.user.id, b"frank-x", at(7)), 3)
+            .insert_passkey(
+                sample_passkey(frank.user.id, b"frank-x", at(7)),
+                3,
+                Vec::new()
+            )
             .await,
         Err(StoreError::PasskeyLimitReached)
     );
@@ -438,7 +476,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let franks = store.list_passkeys(frank.user.id).await.unwrap();
     assert!(
         store
-            .delete_passkey(frank.user.id, franks[0].id)
+            .delete_passkey(frank.user.id, franks[0].id, Vec::new())
             .await
             .unwrap()
     );
@@ -447,7 +485,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
         .map(|passkey| {
             let store = store.clone();
             let (user, id) = (frank.user.id, passkey.id);
-            async move { store.delete_passkey(user, id).await }
+            async move { store.delete_passkey(user, id, Vec::new()).await }
         })
         .collect();
     let outcomes = join_all(racers).await;
@@ -467,12 +505,14 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let last = store.list_passkeys(frank.user.id).await.unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(
-        store.delete_passkey(frank.user.id, last[0].id).await,
+        store
+            .delete_passkey(frank.user.id, last[0].id, Vec::new())
+            .await,
         Err(StoreError::LastCredential)
     );
     assert!(
         !store
-            .delete_passkey(frank.user.id, PasskeyId::random())
+            .delete_passkey(frank.user.id, PasskeyId::random(), Vec::new())
             .await
             .unwrap(),
         "an unknown passkey is not found, whatever the count"
@@ -481,13 +521,13 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     // With a password, the last passkey may go.
     assert!(
         store
-            .replace_password_hash(frank.user.id, None, "hash".into())
+            .replace_password_hash(frank.user.id, None, "hash".into(), Vec::new())
             .await
             .unwrap()
     );
     assert!(
         store
-            .delete_passkey(frank.user.id, last[0].id)
+            .delete_passkey(frank.user.id, last[0].id, Vec::new())
             .await
             .unwrap()
     );
@@ -504,14 +544,16 @@ pub async fn forced_removal<S: UserRepository + CredentialRepository>(store: S) 
     };
     let hers = sample_passkey(gail.user.id, b"cred-gail", at(1));
     store
-        .create_user_with_passkey(gail.clone(), hers.clone())
+        .create_user_with_passkey(gail.clone(), hers.clone(), Vec::new())
         .await
         .unwrap();
     let hank = sample_user("hank@example.com");
-    store.create_user(hank.clone()).await.unwrap();
+    store.create_user(hank.clone(), Vec::new()).await.unwrap();
 
     assert_eq!(
-        store.delete_passkey(gail.user.id, hers.id).await,
+        store
+            .delete_passkey(gail.user.id, hers.id, Vec::new())
+            .await,
         Err(StoreError::LastCredential)
     );
     assert!(
@@ -693,10 +735,13 @@ pub async fn audit_log<S: UserRepository + AuditLog>(store: S) {
     let bob = sample_user("audit-bob@example.com").user;
     for user in [&ann, &bob] {
         store
-            .create_user(NewUser {
-                user: user.clone(),
-                password_hash: None,
-            })
+            .create_user(
+                NewUser {
+                    user: user.clone(),
+                    password_hash: None,
+                },
+                Vec::new(),
+            )
             .await
             .unwrap();
     }
@@ -771,10 +816,13 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     let bob = sample_user("session-bob@example.com").user;
     for user in [&ann, &bob] {
         store
-            .create_user(NewUser {
-                user: user.clone(),
-                password_hash: None,
-            })
+            .create_user(
+                NewUser {
+                    user: user.clone(),
+                    password_hash: None,
+                },
+                Vec::new(),
+            )
             .await
             .unwrap();
     }
@@ -1106,6 +1154,222 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     outputs.into_iter().flatten().collect()
 }
 
+/// An event of `at(seconds)` for `endpoints`.
+pub fn sample_event(seconds: i64, endpoints: &[&str]) -> monetro_domain::OutboxEvent {
+    let id = Uuid::new_v4();
+    monetro_domain::OutboxEvent {
+        id,
+        event_type: monetro_domain::EventType::AccountCreated,
+        occurred_at: at(seconds),
+        payload: format!(r#"{{"id":"{id}","type":"account.created"}}"#),
+        endpoints: endpoints.iter().map(|e| (*e).to_owned()).collect(),
+    }
+}
+
+/// [`crate::Outbox`]'s promises, and the outbox arguments of the calls
+/// that write changes.
+pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(store: S) {
+    const A: &str = "http://a.test/hook";
+    const B: &str = "http://b.test/hook";
+    assert_eq!(store.backlog().await.unwrap(), 0);
+
+    // Written with the change, one delivery per endpoint…
+    let ann = sample_user("outbox-ann@example.com");
+    let created = sample_event(0, &[A, B]);
+    store
+        .create_user(ann.clone(), vec![created.clone()])
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 2);
+    // …and not at all when the change is refused or does not apply.
+    let twin = sample_user("outbox-ann@example.com");
+    assert_eq!(
+        store.create_user(twin, vec![sample_event(0, &[A])]).await,
+        Err(StoreError::EmailTaken)
+    );
+    let passkey = sample_passkey(ann.user.id, b"outbox-credential", at(1));
+    store
+        .insert_passkey(passkey.clone(), 0, vec![sample_event(1, &[A])])
+        .await
+        .unwrap_err();
+    let renamed = store
+        .rename_passkey(
+            ann.user.id,
+            PasskeyId::random(),
+            PasskeyName::parse("Nope").unwrap().unwrap(),
+            vec![sample_event(1, &[A])],
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed, None);
+    assert!(
+        !store
+            .delete_passkey(
+                ann.user.id,
+                PasskeyId::random(),
+                vec![sample_event(1, &[A])]
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_password_hash(ann.user.id, None, "x".into(), vec![sample_event(1, &[A])])
+            .await
+            .unwrap()
+    );
+    let usage = PasskeyUse {
+        id: PasskeyId::random(),
+        sign_count: 1,
+        backed_up: false,
+        used_at: at(1),
+    };
+    let used = AuditEvent {
+        id: Uuid::new_v4(),
+        user_id: ann.user.id,
+        kind: AuditKind::PasskeyUsed,
+        code: None,
+        passkey_id: Some(usage.id.0),
+        origin: RequestOrigin::default(),
+        at: at(1),
+    };
+    assert!(
+        !store
+            .record_passkey_use(usage, used, vec![sample_event(1, &[A])])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.backlog().await.unwrap(),
+        2,
+        "refused changes enqueued"
+    );
+
+    // Claiming: due ones, each attempt counted, leased.
+    assert!(
+        store
+            .claim_due(at(-1), at(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut claimed = store.claim_due(at(5), at(30), 10).await.unwrap();
+    claimed.sort_by(|x, y| x.endpoint.cmp(&y.endpoint));
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|d| d.endpoint.as_str())
+            .collect::<Vec<_>>(),
+        [A, B]
+    );
+    for delivery in &claimed {
+        assert_eq!(delivery.event_id, created.id);
+        assert_eq!(delivery.payload, created.payload);
+        assert_eq!(delivery.attempts, 1);
+    }
+    assert_ne!(claimed[0].id, claimed[1].id);
+    assert!(
+        store
+            .claim_due(at(29), at(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a claimed delivery is leased"
+    );
+    let again = store.claim_due(at(30), at(60), 10).await.unwrap();
+    assert_eq!(again.len(), 2, "a lease that ran out is claimed again");
+    assert!(again.iter().all(|d| d.attempts == 2));
+
+    // Outcomes.
+    let (to_a, to_b) = (claimed[0].id, claimed[1].id);
+    store.mark_delivered(to_a, at(31)).await.unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 1);
+    store
+        .record_failure(to_b, "HTTP 500".into(), Some(at(100)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due(at(99), at(200), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = store.claim_due(at(100), at(200), 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].id, retried[0].attempts), (to_b, 3));
+    store
+        .record_failure(to_b, "HTTP 500".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 0, "dead is not pending");
+    assert!(
+        store
+            .claim_due(at(10_000), at(20_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.mark_delivered(to_b, at(300)).await.unwrap();
+    assert!(
+        store
+            .claim_due(at(10_000), at(20_000), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a dead delivery stays dead"
+    );
+
+    // Changes that apply write their events.
+    store
+        .insert_passkey(passkey.clone(), 20, vec![sample_event(400, &[A])])
+        .await
+        .unwrap();
+    store
+        .rename_passkey(
+            ann.user.id,
+            passkey.id,
+            PasskeyName::parse("Work").unwrap().unwrap(),
+            vec![sample_event(401, &[A])],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .delete_passkey(ann.user.id, passkey.id, vec![sample_event(402, &[A])])
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.backlog().await.unwrap(), 3);
+
+    // Events without a change, oldest first, at most `limit`.
+    store
+        .enqueue(vec![sample_event(403, &[B]), sample_event(404, &[B])])
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 5);
+    let first = store.claim_due(at(500), at(600), 4).await.unwrap();
+    assert_eq!(first.len(), 4);
+    assert_eq!(
+        first
+            .iter()
+            .map(|d| d.endpoint.as_str())
+            .collect::<Vec<_>>(),
+        [A, A, A, B]
+    );
+    for delivery in &first {
+        store.mark_delivered(delivery.id, at(500)).await.unwrap();
+    }
+    assert_eq!(store.claim_due(at(500), at(600), 4).await.unwrap().len(), 1);
+
+    // Delivered rows are purged after a while; pending ones stay.
+    assert_eq!(store.purge_delivered(at(400)).await.unwrap(), 1);
+    assert_eq!(store.purge_delivered(at(501)).await.unwrap(), 4);
+    assert_eq!(store.backlog().await.unwrap(), 1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1144,6 +1408,11 @@ mod tests {
     #[tokio::test]
     async fn memory_store_is_ready() {
         readiness(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_the_outbox_contract() {
+        outbox(MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -8,16 +8,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use monetro_domain::{
-    AuditEvent, AuthSession, CredentialId, Email, Error, NewPasskey, NewUser, Passkey, PasskeyId,
-    PasskeyName, PasskeyUse, Password, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod,
-    User, UserHandle, UserId,
+    AuditEvent, AuthSession, CredentialId, Email, Error, NewPasskey, NewUser, OutboxDelivery,
+    OutboxEvent, Passkey, PasskeyId, PasskeyName, PasskeyUse, Password, RefreshTokenHash,
+    RequestOrigin, SessionId, SignInMethod, User, UserHandle, UserId,
 };
+use uuid::Uuid;
 
 use crate::{
     AccessGrant, AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock,
-    CredentialRepository, IssuedToken, PasswordHasher, PoolStats, Readiness, Rotation,
-    SessionRepository, StoreError, StoredUser, TokenError, TokenIssuer, UserRepository,
-    VerifiedToken,
+    CredentialRepository, DeliveryError, IssuedToken, Notifier, NotifyError, Outbox,
+    PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser,
+    TokenError, TokenIssuer, UserRepository, VerifiedToken, WebhookTransport,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -36,6 +37,18 @@ struct Tables {
     /// Rotated-out tokens: the token, its session, when it would have
     /// expired.
     retired: Vec<(RefreshTokenHash, SessionId, DateTime<Utc>)>,
+    outbox: Vec<OutboxRow>,
+}
+
+/// A delivery in the outbox and its state.
+#[derive(Debug, Clone)]
+struct OutboxRow {
+    delivery: OutboxDelivery,
+    created_at: DateTime<Utc>,
+    next_attempt_at: DateTime<Utc>,
+    /// Delivered or dead.
+    done: bool,
+    delivered_at: Option<DateTime<Utc>>,
 }
 
 /// Users and passkeys in memory. `set_unavailable(true)` makes every call
@@ -85,13 +98,40 @@ impl Tables {
     fn passkeys_of(&self, user: UserId) -> usize {
         self.passkeys.iter().filter(|p| p.user_id == user).count()
     }
+
+    fn enqueue(&mut self, events: Vec<OutboxEvent>) {
+        for event in events {
+            for endpoint in event.endpoints {
+                self.outbox.push(OutboxRow {
+                    delivery: OutboxDelivery {
+                        id: Uuid::new_v4(),
+                        event_id: event.id,
+                        endpoint,
+                        payload: event.payload.clone(),
+                        attempts: 0,
+                    },
+                    created_at: event.occurred_at,
+                    next_attempt_at: event.occurred_at,
+                    done: false,
+                    delivered_at: None,
+                });
+            }
+        }
+    }
+
+    fn pending(&mut self, id: Uuid) -> Option<&mut OutboxRow> {
+        self.outbox
+            .iter_mut()
+            .find(|row| row.delivery.id == id && !row.done)
+    }
 }
 
 impl UserRepository for MemoryStore {
-    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+    async fn create_user(&self, user: NewUser, outbox: Vec<OutboxEvent>) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         tables.check_new_user(&user)?;
         tables.users.push(user);
+        tables.enqueue(outbox);
         Ok(())
     }
 
@@ -99,6 +139,7 @@ impl UserRepository for MemoryStore {
         &self,
         user: NewUser,
         passkey: NewPasskey,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         tables.check_new_user(&user)?;
@@ -108,6 +149,7 @@ impl UserRepository for MemoryStore {
         }
         tables.users.push(user);
         tables.passkeys.push(passkey);
+        tables.enqueue(outbox);
         Ok(())
     }
 
@@ -116,13 +158,18 @@ impl UserRepository for MemoryStore {
         user: UserId,
         expected: Option<String>,
         new_hash: String,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let account = tables
             .users
             .iter_mut()
             .find(|u| u.user.id == user && u.password_hash == expected);
-        Ok(account.map(|u| u.password_hash = Some(new_hash)).is_some())
+        let replaced = account.map(|u| u.password_hash = Some(new_hash)).is_some();
+        if replaced {
+            tables.enqueue(outbox);
+        }
+        Ok(replaced)
     }
 
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<StoredUser>, StoreError> {
@@ -157,7 +204,12 @@ impl UserRepository for MemoryStore {
 }
 
 impl CredentialRepository for MemoryStore {
-    async fn insert_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<(), StoreError> {
+    async fn insert_passkey(
+        &self,
+        passkey: NewPasskey,
+        limit: u32,
+        outbox: Vec<OutboxEvent>,
+    ) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         if !tables.users.iter().any(|u| u.user.id == passkey.user_id) {
             return Err(StoreError::Unexpected("passkey of an unknown user".into()));
@@ -167,6 +219,7 @@ impl CredentialRepository for MemoryStore {
         }
         tables.check_new_passkey(&passkey)?;
         tables.passkeys.push(passkey);
+        tables.enqueue(outbox);
         Ok(())
     }
 
@@ -205,6 +258,7 @@ impl CredentialRepository for MemoryStore {
         &self,
         usage: PasskeyUse,
         event: AuditEvent,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let Some(passkey) = tables.passkeys.iter_mut().find(|p| p.id == usage.id) else {
@@ -217,6 +271,7 @@ impl CredentialRepository for MemoryStore {
         passkey.backed_up = usage.backed_up;
         passkey.last_used_at = Some(usage.used_at);
         tables.audit.push(event);
+        tables.enqueue(outbox);
         Ok(true)
     }
 
@@ -225,19 +280,29 @@ impl CredentialRepository for MemoryStore {
         user: UserId,
         id: PasskeyId,
         name: PasskeyName,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<Option<Passkey>, StoreError> {
         let mut tables = self.tables()?;
         let found = tables
             .passkeys
             .iter_mut()
             .find(|p| p.id == id && p.user_id == user);
-        Ok(found.map(|passkey| {
+        let renamed = found.map(|passkey| {
             passkey.name = name;
             passkey.clone()
-        }))
+        });
+        if renamed.is_some() {
+            tables.enqueue(outbox);
+        }
+        Ok(renamed)
     }
 
-    async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+    async fn delete_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        outbox: Vec<OutboxEvent>,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         if !tables
             .passkeys
@@ -257,7 +322,11 @@ impl CredentialRepository for MemoryStore {
         tables
             .passkeys
             .retain(|p| !(p.id == id && p.user_id == user));
-        Ok(tables.passkeys.len() < before)
+        let deleted = tables.passkeys.len() < before;
+        if deleted {
+            tables.enqueue(outbox);
+        }
+        Ok(deleted)
     }
 
     async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
@@ -299,6 +368,86 @@ impl AuditLog for MemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn enqueue(&self, events: Vec<OutboxEvent>) -> Result<(), StoreError> {
+        self.tables()?.enqueue(events);
+        Ok(())
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxDelivery>, StoreError> {
+        let mut tables = self.tables()?;
+        let mut due: Vec<&mut OutboxRow> = tables
+            .outbox
+            .iter_mut()
+            .filter(|row| !row.done && row.next_attempt_at <= now)
+            .collect();
+        due.sort_by_key(|row| (row.next_attempt_at, row.created_at));
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|row| {
+                row.delivery.attempts += 1;
+                row.next_attempt_at = lease_until;
+                row.delivery.clone()
+            })
+            .collect())
+    }
+
+    async fn mark_delivered(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(row) = self.tables()?.pending(id) {
+            row.done = true;
+            row.delivered_at = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn record_failure(
+        &self,
+        id: Uuid,
+        _error: String,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        if let Some(row) = self.tables()?.pending(id) {
+            match retry_at {
+                Some(at) => row.next_attempt_at = at,
+                None => row.done = true,
+            }
+        }
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Result<u64, StoreError> {
+        Ok(self.tables()?.outbox.iter().filter(|row| !row.done).count() as u64)
+    }
+
+    async fn purge_delivered(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tables = self.tables()?;
+        let before = tables.outbox.len();
+        tables
+            .outbox
+            .retain(|row| row.delivered_at.is_none_or(|at| at >= cutoff));
+        Ok((before - tables.outbox.len()) as u64)
+    }
+}
+
+impl MemoryStore {
+    /// The bodies of the events waiting for `endpoint`, oldest first (for
+    /// tests of the layers above).
+    pub fn pending_payloads(&self, endpoint: &str) -> Vec<String> {
+        lock(&self.tables)
+            .outbox
+            .iter()
+            .filter(|row| !row.done && row.delivery.endpoint == endpoint)
+            .map(|row| row.delivery.payload.clone())
+            .collect()
     }
 }
 
@@ -641,5 +790,71 @@ impl TokenIssuer for FakeTokens {
 
     fn jwks(&self) -> serde_json::Value {
         serde_json::json!({ "keys": [] })
+    }
+}
+
+/// A POST as a [`RecordingWebhooks`] saw it: URL, headers, body.
+pub type SentWebhook = (String, Vec<(&'static str, String)>, String);
+
+/// Webhooks that go nowhere: each POST is recorded, and answered by the
+/// next of the scripted outcomes (`Ok` once they run out).
+#[derive(Clone, Default)]
+pub struct RecordingWebhooks {
+    sent: Arc<Mutex<Vec<SentWebhook>>>,
+    script: Arc<Mutex<std::collections::VecDeque<Result<(), DeliveryError>>>>,
+}
+
+impl RecordingWebhooks {
+    /// The next POSTs answer these, in order.
+    pub fn answer_with(&self, outcomes: impl IntoIterator<Item = Result<(), DeliveryError>>) {
+        lock(&self.script).extend(outcomes);
+    }
+
+    /// `(url, headers, body)` of every POST so far.
+    pub fn sent(&self) -> Vec<SentWebhook> {
+        lock(&self.sent).clone()
+    }
+}
+
+impl WebhookTransport for RecordingWebhooks {
+    async fn post(
+        &self,
+        url: &str,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    ) -> Result<(), DeliveryError> {
+        lock(&self.sent).push((url.to_owned(), headers, body));
+        lock(&self.script).pop_front().unwrap_or(Ok(()))
+    }
+}
+
+/// A notifier that keeps `(email, passkey name)` of every notification.
+#[derive(Clone, Default)]
+pub struct RecordingNotifier {
+    sent: Arc<Mutex<Vec<(String, String)>>>,
+    failing: Arc<AtomicBool>,
+}
+
+impl RecordingNotifier {
+    pub fn sent(&self) -> Vec<(String, String)> {
+        lock(&self.sent).clone()
+    }
+
+    /// Every notification fails from now on (as a mail server that is down).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+impl Notifier for RecordingNotifier {
+    async fn passkey_added(&self, user: &User, passkey: &Passkey) -> Result<(), NotifyError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(NotifyError("mail server down".into()));
+        }
+        lock(&self.sent).push((
+            user.email.as_str().to_owned(),
+            passkey.name.as_str().to_owned(),
+        ));
+        Ok(())
     }
 }

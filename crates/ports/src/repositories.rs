@@ -1,8 +1,8 @@
 use std::future::Future;
 
 use monetro_domain::{
-    AuditEvent, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId, PasskeyName,
-    PasskeyUse, User, UserHandle, UserId,
+    AuditEvent, CredentialId, Email, NewPasskey, NewUser, OutboxEvent, Passkey, PasskeyId,
+    PasskeyName, PasskeyUse, User, UserHandle, UserId,
 };
 
 use crate::StoreError;
@@ -15,10 +15,18 @@ pub struct StoredUser {
 }
 
 /// Accounts.
+///
+/// Every call that writes a change takes `outbox`: the events that report
+/// it to other systems (see [`crate::Outbox`]). They MUST be written in the
+/// same transaction as the change, and only when the change applies.
 pub trait UserRepository: Clone + Send + Sync + 'static {
     /// Stores a new account. MUST return `EmailTaken` (and store nothing)
     /// when the email is in use.
-    fn create_user(&self, user: NewUser) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_user(
+        &self,
+        user: NewUser,
+        outbox: Vec<OutboxEvent>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores a new account and its first passkey in one transaction: both
     /// or neither. MUST return `EmailTaken` when the email is in use and
@@ -28,6 +36,7 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
         &self,
         user: NewUser,
         passkey: NewPasskey,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces the account's password hash with `new_hash` if, and only
@@ -39,6 +48,7 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
         user: UserId,
         expected: Option<String>,
         new_hash: String,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn find_user_by_email(
@@ -57,7 +67,8 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
-/// Passkeys.
+/// Passkeys. Calls that write a change take `outbox`, written as for
+/// [`UserRepository`]: in the change's transaction, only when it applies.
 pub trait CredentialRepository: Clone + Send + Sync + 'static {
     /// Stores a passkey. MUST return `CredentialTaken` (and store nothing)
     /// when its credential id is already stored, for any user, and
@@ -68,6 +79,7 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         &self,
         passkey: NewPasskey,
         limit: u32,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The user's passkeys, newest first.
@@ -96,6 +108,7 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         &self,
         usage: PasskeyUse,
         event: AuditEvent,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Renames the user's passkey; `None` when it is not theirs or unknown.
@@ -104,6 +117,7 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         user: UserId,
         id: PasskeyId,
         name: PasskeyName,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
 
     /// Deletes the user's passkey; `false` when it is not theirs or unknown.
@@ -115,6 +129,7 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         &self,
         user: UserId,
         id: PasskeyId,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the user's passkey even when it is the account's last way

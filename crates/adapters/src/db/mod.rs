@@ -20,12 +20,12 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, RunQueryDsl as _, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use monetro_domain::{
-    AuditEvent, AuthSession, CredentialId, Email, NewPasskey, NewUser, Passkey, PasskeyId,
-    PasskeyName, PasskeyUse, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, User,
-    UserHandle, UserId,
+    AuditEvent, AuthSession, CredentialId, Email, NewPasskey, NewUser, OutboxDelivery, OutboxEvent,
+    Passkey, PasskeyId, PasskeyName, PasskeyUse, RefreshTokenHash, RequestOrigin, SessionId,
+    SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
-    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
+    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Outbox,
     PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser, UserRepository,
 };
 
@@ -266,19 +266,25 @@ fn users_of(row: Option<rows::UserRow>) -> Result<Option<(User, Option<String>)>
 }
 
 impl UserRepository for DbStore {
-    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
-        on_backend!(self, Some(StoreError::EmailTaken), create_user(&user)).map(drop)
+    async fn create_user(&self, user: NewUser, outbox: Vec<OutboxEvent>) -> Result<(), StoreError> {
+        on_backend!(
+            self,
+            Some(StoreError::EmailTaken),
+            create_user(&user, &outbox)
+        )
+        .map(drop)
     }
 
     async fn create_user_with_passkey(
         &self,
         user: NewUser,
         passkey: NewPasskey,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<(), StoreError> {
         on_backend!(
             self,
             Some(StoreError::CredentialTaken),
-            create_user_with_passkey(&user, &passkey)
+            create_user_with_passkey(&user, &passkey, &outbox)
         )?
     }
 
@@ -287,11 +293,12 @@ impl UserRepository for DbStore {
         user: UserId,
         expected: Option<String>,
         new_hash: String,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
         let replaced = on_backend!(
             self,
             None,
-            replace_password_hash(user.0, expected.as_deref(), &new_hash)
+            replace_password_hash(user.0, expected.as_deref(), &new_hash, &outbox)
         )?;
         Ok(replaced == 1)
     }
@@ -317,12 +324,17 @@ impl UserRepository for DbStore {
 }
 
 impl CredentialRepository for DbStore {
-    async fn insert_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<(), StoreError> {
+    async fn insert_passkey(
+        &self,
+        passkey: NewPasskey,
+        limit: u32,
+        outbox: Vec<OutboxEvent>,
+    ) -> Result<(), StoreError> {
         let limit = i64::from(limit);
         on_backend!(
             self,
             Some(StoreError::CredentialTaken),
-            insert_passkey(&passkey, limit)
+            insert_passkey(&passkey, limit, &outbox)
         )?
     }
 
@@ -354,8 +366,9 @@ impl CredentialRepository for DbStore {
         &self,
         usage: PasskeyUse,
         event: AuditEvent,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, record_passkey_use(&usage, &event))? == 1)
+        Ok(on_backend!(self, None, record_passkey_use(&usage, &event, &outbox))? == 1)
     }
 
     async fn rename_passkey(
@@ -363,14 +376,20 @@ impl CredentialRepository for DbStore {
         user: UserId,
         id: PasskeyId,
         name: PasskeyName,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<Option<Passkey>, StoreError> {
         let name = name.as_str().to_owned();
-        let row = on_backend!(self, None, rename_passkey(user.0, id.0, &name))?;
+        let row = on_backend!(self, None, rename_passkey(user.0, id.0, &name, &outbox))?;
         row.map(rows::PasskeyRow::into_passkey).transpose()
     }
 
-    async fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, delete_passkey(user.0, id.0))?? == 1)
+    async fn delete_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        outbox: Vec<OutboxEvent>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey(user.0, id.0, &outbox))?? == 1)
     }
 
     async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
@@ -414,6 +433,44 @@ impl AuditLog for DbStore {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = on_backend!(self, None, recent_audit(user.0, before, i64::from(limit)))?;
         rows.into_iter().map(rows::AuditRow::into_event).collect()
+    }
+}
+
+impl Outbox for DbStore {
+    async fn enqueue(&self, events: Vec<OutboxEvent>) -> Result<(), StoreError> {
+        on_backend!(self, None, enqueue_outbox(&events))
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxDelivery>, StoreError> {
+        let limit = i64::from(limit);
+        on_backend!(self, None, claim_outbox(now, lease_until, limit))
+    }
+
+    async fn mark_delivered(&self, id: uuid::Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_backend!(self, None, mark_outbox_delivered(id, at)).map(drop)
+    }
+
+    async fn record_failure(
+        &self,
+        id: uuid::Uuid,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, None, record_outbox_failure(id, &error, retry_at)).map(drop)
+    }
+
+    async fn backlog(&self) -> Result<u64, StoreError> {
+        let pending = on_backend!(self, None, outbox_backlog())?;
+        u64::try_from(pending).map_err(|e| StoreError::Unexpected(e.to_string()))
+    }
+
+    async fn purge_delivered(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_backend!(self, None, purge_outbox(cutoff))? as u64)
     }
 }
 

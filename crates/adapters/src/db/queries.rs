@@ -34,7 +34,8 @@ macro_rules! queries {
         use chrono::{DateTime, Utc};
         use diesel::prelude::*;
         use monetro_domain::{
-            AuditEvent, AuthSession, NewUser, Passkey, PasskeyUse, RequestOrigin, SignInMethod,
+            AuditEvent, AuthSession, NewUser, OutboxDelivery, OutboxEvent, Passkey, PasskeyUse,
+            RequestOrigin, SignInMethod,
         };
         use monetro_ports::{Ceremony, CeremonyKind, StoreError};
         use uuid::Uuid;
@@ -46,6 +47,7 @@ macro_rules! queries {
         };
         use crate::db::schema::$schema::{
             audit_events, ceremonies, passkeys, session_retired_tokens, sessions, users,
+            webhook_outbox,
         };
         use crate::db::types::DbUuid;
 
@@ -109,7 +111,20 @@ macro_rules! queries {
             ceremonies::expires_at,
         );
 
-        pub fn create_user(conn: &mut Conn, new: &NewUser) -> QueryResult<usize> {
+        pub fn create_user(
+            conn: &mut Conn,
+            new: &NewUser,
+            outbox: &[OutboxEvent],
+        ) -> QueryResult<usize> {
+            with_outbox(
+                conn,
+                outbox,
+                |created| *created == 1,
+                |conn| insert_user(conn, new),
+            )
+        }
+
+        fn insert_user(conn: &mut Conn, new: &NewUser) -> QueryResult<usize> {
             let user = &new.user;
             diesel::insert_into(users::table)
                 .values((
@@ -130,6 +145,7 @@ macro_rules! queries {
             conn: &mut Conn,
             new: &NewUser,
             passkey: &Passkey,
+            outbox: &[OutboxEvent],
         ) -> QueryResult<Result<(), StoreError>> {
             settle(write_transaction(conn, |conn| {
                 let user = &new.user;
@@ -149,6 +165,7 @@ macro_rules! queries {
                     return Err(TxError::Refused(StoreError::EmailTaken));
                 }
                 insert_passkey_row(conn, passkey)?;
+                insert_outbox(conn, outbox)?;
                 Ok(())
             }))
         }
@@ -160,16 +177,24 @@ macro_rules! queries {
             user: Uuid,
             expected: Option<&str>,
             new_hash: &str,
+            outbox: &[OutboxEvent],
         ) -> QueryResult<usize> {
-            let account = users::table.filter(users::id.eq(DbUuid(user)));
-            match expected {
-                Some(old) => diesel::update(account.filter(users::password_hash.eq(old)))
-                    .set(users::password_hash.eq(new_hash))
-                    .execute(conn),
-                None => diesel::update(account.filter(users::password_hash.is_null()))
-                    .set(users::password_hash.eq(new_hash))
-                    .execute(conn),
-            }
+            with_outbox(
+                conn,
+                outbox,
+                |replaced| *replaced == 1,
+                |conn| {
+                    let account = users::table.filter(users::id.eq(DbUuid(user)));
+                    match expected {
+                        Some(old) => diesel::update(account.filter(users::password_hash.eq(old)))
+                            .set(users::password_hash.eq(new_hash))
+                            .execute(conn),
+                        None => diesel::update(account.filter(users::password_hash.is_null()))
+                            .set(users::password_hash.eq(new_hash))
+                            .execute(conn),
+                    }
+                },
+            )
         }
 
         pub fn find_user_by_email(conn: &mut Conn, email: &str) -> QueryResult<Option<UserRow>> {
@@ -203,6 +228,7 @@ macro_rules! queries {
             conn: &mut Conn,
             passkey: &Passkey,
             limit: i64,
+            outbox: &[OutboxEvent],
         ) -> QueryResult<Result<(), StoreError>> {
             settle(write_transaction(conn, |conn| {
                 lock_user(conn, passkey.user_id.0)?;
@@ -210,6 +236,7 @@ macro_rules! queries {
                     return Err(TxError::Refused(StoreError::PasskeyLimitReached));
                 }
                 insert_passkey_row(conn, passkey)?;
+                insert_outbox(conn, outbox)?;
                 Ok(())
             }))
         }
@@ -265,16 +292,19 @@ macro_rules! queries {
             user: Uuid,
             id: Uuid,
             name: &str,
+            outbox: &[OutboxEvent],
         ) -> QueryResult<Option<PasskeyRow>> {
-            diesel::update(
-                passkeys::table
-                    .filter(passkeys::id.eq(DbUuid(id)))
-                    .filter(passkeys::user_id.eq(DbUuid(user))),
-            )
-            .set(passkeys::name.eq(name))
-            .returning(PASSKEY_COLUMNS)
-            .get_result(conn)
-            .optional()
+            with_outbox(conn, outbox, Option::is_some, |conn| {
+                diesel::update(
+                    passkeys::table
+                        .filter(passkeys::id.eq(DbUuid(id)))
+                        .filter(passkeys::user_id.eq(DbUuid(user))),
+                )
+                .set(passkeys::name.eq(name))
+                .returning(PASSKEY_COLUMNS)
+                .get_result(conn)
+                .optional()
+            })
         }
 
         /// Deletes the passkey unless it is the last one of an account
@@ -284,6 +314,7 @@ macro_rules! queries {
             conn: &mut Conn,
             user: Uuid,
             id: Uuid,
+            outbox: &[OutboxEvent],
         ) -> QueryResult<Result<usize, StoreError>> {
             settle(write_transaction(conn, |conn| {
                 let Some(has_password) = lock_user(conn, user)? else {
@@ -299,7 +330,11 @@ macro_rules! queries {
                 if !has_password && count_passkeys(conn, user)? <= 1 {
                     return Err(TxError::Refused(StoreError::LastCredential));
                 }
-                Ok(diesel::delete(mine).execute(conn)?)
+                let deleted = diesel::delete(mine).execute(conn)?;
+                if deleted == 1 {
+                    insert_outbox(conn, outbox)?;
+                }
+                Ok(deleted)
             }))
         }
 
@@ -409,6 +444,158 @@ macro_rules! queries {
                         .and(audit_events::id.lt(DbUuid(cursor)))),
             )
             .load(conn)
+        }
+
+        /// Runs `change`, and when `applied` says it did, writes the
+        /// outbox rows in the same transaction (no transaction at all when
+        /// there are none).
+        fn with_outbox<T>(
+            conn: &mut Conn,
+            outbox: &[OutboxEvent],
+            applied: impl FnOnce(&T) -> bool,
+            change: impl FnOnce(&mut Conn) -> QueryResult<T>,
+        ) -> QueryResult<T> {
+            if outbox.is_empty() {
+                return change(conn);
+            }
+            conn.transaction(|conn| {
+                let result = change(conn)?;
+                if applied(&result) {
+                    insert_outbox(conn, outbox)?;
+                }
+                Ok(result)
+            })
+        }
+
+        /// One pending row per event and endpoint, due when it occurred.
+        fn insert_outbox(conn: &mut Conn, events: &[OutboxEvent]) -> QueryResult<()> {
+            for event in events {
+                for endpoint in &event.endpoints {
+                    diesel::insert_into(webhook_outbox::table)
+                        .values((
+                            webhook_outbox::id.eq(DbUuid(Uuid::new_v4())),
+                            webhook_outbox::event_id.eq(DbUuid(event.id)),
+                            webhook_outbox::endpoint.eq(endpoint),
+                            webhook_outbox::event_type.eq(event.event_type.as_str()),
+                            webhook_outbox::payload.eq(&event.payload),
+                            webhook_outbox::status.eq(PENDING),
+                            webhook_outbox::attempts.eq(0),
+                            webhook_outbox::next_attempt_at.eq(event.occurred_at),
+                            webhook_outbox::last_error.eq(None::<String>),
+                            webhook_outbox::created_at.eq(event.occurred_at),
+                            webhook_outbox::delivered_at.eq(None::<DateTime<Utc>>),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+            Ok(())
+        }
+
+        const PENDING: &str = "pending";
+
+        pub fn enqueue_outbox(conn: &mut Conn, events: &[OutboxEvent]) -> QueryResult<()> {
+            conn.transaction(|conn| insert_outbox(conn, events))
+        }
+
+        /// Leases the due rows [`due_outbox_ids`] picked: one more attempt,
+        /// not due again before `lease_until`.
+        pub fn claim_outbox(
+            conn: &mut Conn,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+            limit: i64,
+        ) -> QueryResult<Vec<OutboxDelivery>> {
+            write_transaction(conn, |conn| {
+                let ids = due_outbox_ids(conn, now, limit)?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows: Vec<(DbUuid, DbUuid, String, String, i32)> =
+                    diesel::update(webhook_outbox::table.filter(webhook_outbox::id.eq_any(ids)))
+                        .set((
+                            webhook_outbox::attempts.eq(webhook_outbox::attempts + 1),
+                            webhook_outbox::next_attempt_at.eq(lease_until),
+                        ))
+                        .returning((
+                            webhook_outbox::id,
+                            webhook_outbox::event_id,
+                            webhook_outbox::endpoint,
+                            webhook_outbox::payload,
+                            webhook_outbox::attempts,
+                        ))
+                        .get_results(conn)?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(id, event_id, endpoint, payload, attempts)| OutboxDelivery {
+                            id: id.0,
+                            event_id: event_id.0,
+                            endpoint,
+                            payload,
+                            attempts: u32::try_from(attempts).unwrap_or_default(),
+                        },
+                    )
+                    .collect())
+            })
+        }
+
+        pub fn mark_outbox_delivered(
+            conn: &mut Conn,
+            id: Uuid,
+            at: DateTime<Utc>,
+        ) -> QueryResult<usize> {
+            diesel::update(
+                webhook_outbox::table
+                    .filter(webhook_outbox::id.eq(DbUuid(id)))
+                    .filter(webhook_outbox::status.eq(PENDING)),
+            )
+            .set((
+                webhook_outbox::status.eq("delivered"),
+                webhook_outbox::delivered_at.eq(Some(at)),
+                webhook_outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+        }
+
+        pub fn record_outbox_failure(
+            conn: &mut Conn,
+            id: Uuid,
+            error: &str,
+            retry_at: Option<DateTime<Utc>>,
+        ) -> QueryResult<usize> {
+            let row = webhook_outbox::table
+                .filter(webhook_outbox::id.eq(DbUuid(id)))
+                .filter(webhook_outbox::status.eq(PENDING));
+            match retry_at {
+                Some(at) => diesel::update(row)
+                    .set((
+                        webhook_outbox::next_attempt_at.eq(at),
+                        webhook_outbox::last_error.eq(Some(error)),
+                    ))
+                    .execute(conn),
+                None => diesel::update(row)
+                    .set((
+                        webhook_outbox::status.eq("dead"),
+                        webhook_outbox::last_error.eq(Some(error)),
+                    ))
+                    .execute(conn),
+            }
+        }
+
+        pub fn outbox_backlog(conn: &mut Conn) -> QueryResult<i64> {
+            webhook_outbox::table
+                .filter(webhook_outbox::status.eq(PENDING))
+                .count()
+                .get_result(conn)
+        }
+
+        pub fn purge_outbox(conn: &mut Conn, cutoff: DateTime<Utc>) -> QueryResult<usize> {
+            diesel::delete(
+                webhook_outbox::table
+                    .filter(webhook_outbox::status.eq("delivered"))
+                    .filter(webhook_outbox::delivered_at.lt(cutoff)),
+            )
+            .execute(conn)
         }
 
         const SESSION_COLUMNS: (
@@ -678,11 +865,24 @@ pub mod pg {
     /// a commit instead of four round trips of a transaction. The
     /// `WHERE` is the counter rule of SQLite's `apply_passkey_use`; the event is
     /// inserted only when the update applied.
+    ///
+    /// With outbox rows to write, the statement and their inserts share a
+    /// transaction (the rows only when the use applied).
     pub fn record_passkey_use(
         conn: &mut Conn,
         usage: &PasskeyUse,
         event: &AuditEvent,
+        outbox: &[OutboxEvent],
     ) -> QueryResult<usize> {
+        with_outbox(
+            conn,
+            outbox,
+            |applied| *applied == 1,
+            |conn| use_and_log(conn, usage, event),
+        )
+    }
+
+    fn use_and_log(conn: &mut Conn, usage: &PasskeyUse, event: &AuditEvent) -> QueryResult<usize> {
         use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
         diesel::sql_query(
             "WITH used AS ( \
@@ -713,6 +913,20 @@ pub mod pg {
         body: impl FnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
         conn.transaction(body)
+    }
+
+    /// The due rows, locked until the claim commits; rows another claimer
+    /// holds are skipped, so two claimers never get the same row.
+    fn due_outbox_ids(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> QueryResult<Vec<DbUuid>> {
+        webhook_outbox::table
+            .filter(webhook_outbox::status.eq(PENDING))
+            .filter(webhook_outbox::next_attempt_at.le(now))
+            .order((webhook_outbox::next_attempt_at, webhook_outbox::created_at))
+            .limit(limit)
+            .select(webhook_outbox::id)
+            .for_update()
+            .skip_locked()
+            .load(conn)
     }
 
     /// Locks the user's row until the transaction ends, against the other
@@ -761,17 +975,20 @@ pub mod sqlite {
 
     use super::DieselError;
 
-    /// A sign-in's use and its log event in one transaction (SQLite has no
-    /// data-modifying `WITH`; its round trips are function calls).
+    /// A sign-in's use, its log event and its outbox rows in one
+    /// transaction (SQLite has no data-modifying `WITH`; its round trips
+    /// are function calls).
     pub fn record_passkey_use(
         conn: &mut Conn,
         usage: &PasskeyUse,
         event: &AuditEvent,
+        outbox: &[OutboxEvent],
     ) -> QueryResult<usize> {
         conn.transaction(|conn| {
             let applied = apply_passkey_use(conn, usage)?;
             if applied == 1 {
                 record_audit(conn, event)?;
+                insert_outbox(conn, outbox)?;
             }
             Ok(applied)
         })
@@ -806,6 +1023,18 @@ pub mod sqlite {
         body: impl FnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
         conn.immediate_transaction(body)
+    }
+
+    /// The due rows; the immediate transaction of the claim keeps other
+    /// writers (claimers) out until it commits.
+    fn due_outbox_ids(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> QueryResult<Vec<DbUuid>> {
+        webhook_outbox::table
+            .filter(webhook_outbox::status.eq(PENDING))
+            .filter(webhook_outbox::next_attempt_at.le(now))
+            .order((webhook_outbox::next_attempt_at, webhook_outbox::created_at))
+            .limit(limit)
+            .select(webhook_outbox::id)
+            .load(conn)
     }
 
     /// The immediate transaction already excludes other writers; this

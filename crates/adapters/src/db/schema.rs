@@ -54,6 +54,21 @@ pub mod pg {
         }
     }
 
+    diesel::table! {
+        webhook_outbox (id) {
+            id -> Uuid,
+            event_id -> Uuid,
+            endpoint -> Text,
+            event_type -> Text,
+            payload -> Text,
+            status -> Text,
+            attempts -> Integer,
+            next_attempt_at -> Timestamptz,
+            last_error -> Nullable<Text>,
+            created_at -> Timestamptz,
+            delivered_at -> Nullable<Timestamptz>,
+        }
+    }
     diesel::joinable!(passkeys -> users (user_id));
     diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies, audit_events);
 
@@ -135,6 +150,21 @@ pub mod sqlite {
         }
     }
 
+    diesel::table! {
+        webhook_outbox (id) {
+            id -> Text,
+            event_id -> Text,
+            endpoint -> Text,
+            event_type -> Text,
+            payload -> Text,
+            status -> Text,
+            attempts -> Integer,
+            next_attempt_at -> TimestamptzSqlite,
+            last_error -> Nullable<Text>,
+            created_at -> TimestamptzSqlite,
+            delivered_at -> Nullable<TimestamptzSqlite>,
+        }
+    }
     diesel::joinable!(passkeys -> users (user_id));
     diesel::allow_tables_to_appear_in_same_query!(users, passkeys, ceremonies, audit_events);
 

@@ -374,3 +374,5 @@ pub async fn answer(response: reqwest::Response) -> Answer {
         body,
     }
 }
+
+pub mod receiver;

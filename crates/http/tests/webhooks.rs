@@ -1,0 +1,207 @@
+//! Webhooks end to end: the service on a real database posts signed events
+//! to a receiver started here, retries after failures, and (binary.rs)
+//! loses nothing across a restart.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::receiver::Receiver;
+use common::{Backend, Client, TestApp, spawn_with};
+use monetro_http::config::WebhookEndpointConfig;
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::json;
+
+const SECRET: &str = "test webhook secret, long enough";
+
+/// The service with one endpoint (a receiver on a fresh port) and short
+/// retries.
+async fn service_and_receiver(
+    backend: Backend,
+    initial_backoff_ms: u64,
+) -> Option<(TestApp, Receiver)> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/hooks",
+        listener.local_addr().unwrap().port()
+    );
+    let receiver = Receiver::start(listener);
+    let app = spawn_with(backend, |config| {
+        config.webhooks.endpoints = vec![WebhookEndpointConfig {
+            url,
+            secret: SecretString::from(SECRET),
+            events: None,
+        }];
+        config.webhooks.poll_interval_ms = 50;
+        config.webhooks.timeout_ms = 2000;
+        config.webhooks.initial_backoff_ms = initial_backoff_ms;
+    })
+    .await?;
+    Some((app, receiver))
+}
+
+fn types(received: &[common::receiver::Received]) -> Vec<String> {
+    received
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn passkey_events_are_delivered_signed(backend: Backend) {
+    let Some((app, receiver)) = service_and_receiver(backend, 300).await else {
+        return;
+    };
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let passkey = ann.register().await;
+    let id = passkey["id"].as_str().unwrap();
+    let renamed = ann
+        .send(
+            Method::PATCH,
+            &format!("/api/auth/passkey/{id}"),
+            Some(&json!({ "name": "Work laptop" })),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    let mut device = Client::new(&app);
+    device.authenticator = ann.authenticator.clone();
+    assert_eq!(device.sign_in().await.status, 200);
+    let removed = ann
+        .send(Method::DELETE, &format!("/api/auth/passkey/{id}"), None)
+        .await;
+    assert_eq!(removed.status, 204);
+    device
+        .sign_in()
+        .await
+        .assert_error(404, "PASSKEY_NOT_FOUND");
+
+    let expected = [
+        "account.created",
+        "passkey.registered",
+        "passkey.renamed",
+        "passkey.used",
+        "passkey.removed",
+        "passkey.unknown_credential_seen",
+    ];
+    let received = receiver
+        .wait_for("six events", |all| all.len() >= expected.len())
+        .await;
+    let mut got = types(&received);
+    got.sort();
+    let mut want: Vec<String> = expected.iter().map(|t| (*t).to_owned()).collect();
+    want.sort();
+    assert_eq!(got, want);
+
+    let user_id = ann.get("/api/auth/me").await.body["user"]["id"].clone();
+    for event in &received {
+        assert!(event.signature_is_valid(SECRET), "bad signature: {event:?}");
+        assert!(!event.signature_is_valid("another secret entirely"));
+        let body = event.json();
+        assert_eq!(
+            event.headers["monetro-event-id"],
+            body["id"].as_str().unwrap()
+        );
+        assert_eq!(
+            event.headers["monetro-event-type"],
+            body["type"].as_str().unwrap()
+        );
+        assert_eq!(event.headers["content-type"], "application/json");
+        assert!(body["occurredAt"].as_str().unwrap().ends_with('Z'));
+        let data = &body["data"];
+        match body["type"].as_str().unwrap() {
+            "passkey.unknown_credential_seen" => {
+                assert!(data["userId"].is_null());
+                assert_eq!(data["credentialId"], passkey["credentialId"]);
+            }
+            kind => {
+                assert_eq!(data["userId"], user_id, "{kind}");
+                if kind.starts_with("passkey.") {
+                    assert_eq!(data["passkeyId"], passkey["id"], "{kind}");
+                }
+            }
+        }
+    }
+    let renamed = received
+        .iter()
+        .find(|r| r.json()["type"] == "passkey.renamed")
+        .unwrap();
+    assert_eq!(renamed.json()["data"]["name"], "Work laptop");
+    let used = received
+        .iter()
+        .find(|r| r.json()["type"] == "passkey.used")
+        .unwrap();
+    assert_eq!(used.json()["data"]["credentialId"], passkey["credentialId"]);
+
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("monetro_webhook_deliveries_total{result=\"delivered\"}"),
+        "{metrics}"
+    );
+}
+
+async fn failed_deliveries_are_retried_with_growing_delays(backend: Backend) {
+    let backoff = Duration::from_millis(400);
+    let Some((app, receiver)) = service_and_receiver(backend, backoff.as_millis() as u64).await
+    else {
+        return;
+    };
+    receiver.answer_with(&[500, 500]);
+    Client::signup(&app, "bob@example.com").await;
+    let received = receiver
+        .wait_for("two failures and a success", |all| all.len() >= 3)
+        .await;
+    assert_eq!(
+        received.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [500, 500, 200]
+    );
+    let id = &received[0].headers["monetro-event-id"];
+    assert!(
+        received
+            .iter()
+            .all(|r| &r.headers["monetro-event-id"] == id)
+    );
+    assert!(
+        received.iter().all(|r| r.body == received[0].body),
+        "the same body each time"
+    );
+    assert!(received.iter().all(|r| r.signature_is_valid(SECRET)));
+    // Each wait is at least half its backoff: 400 ms, then 800 ms.
+    let first_wait = received[1].at - received[0].at;
+    let second_wait = received[2].at - received[1].at;
+    assert!(first_wait >= backoff / 2, "{first_wait:?}");
+    assert!(second_wait >= backoff, "{second_wait:?}");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.all().len(), 3, "delivered once it succeeded");
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("monetro_webhook_deliveries_total{result=\"retry\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("monetro_webhook_outbox_backlog 0"),
+        "{metrics}"
+    );
+}
+
+on_every_backend!(
+    passkey_events_are_delivered_signed,
+    failed_deliveries_are_retried_with_growing_delays
+);
