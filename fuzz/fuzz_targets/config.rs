@@ -73,8 +73,12 @@ fn check_origins(config: &Config) {
                 );
                 assert!(url.query().is_none(), "origin {origin:?} has a query");
             }
+            // URL schemes are case-insensitive (RFC 3986 §3.1): the
+            // service reads `andrOid:` as `android:`.
             _ => assert!(
-                origin.starts_with("android:apk-key-hash:"),
+                origin
+                    .to_ascii_lowercase()
+                    .starts_with("android:apk-key-hash:"),
                 "origin {origin:?} is neither web nor Android"
             ),
         }
