@@ -113,6 +113,22 @@ async fn an_unreachable_redis_is_unavailable() {
     );
 }
 
+#[test]
+fn zero_pool_sizes_and_timeouts_are_refused_not_a_panic() {
+    let db = TestDatabase::sqlite();
+    for (max_connections, acquire_timeout) in [(0, 5), (8, 0)] {
+        let opened = DbStore::open(&DbSettings {
+            url: db.url.clone(),
+            max_connections,
+            acquire_timeout: Duration::from_secs(acquire_timeout),
+        });
+        assert!(
+            opened.is_err(),
+            "{max_connections} connections, {acquire_timeout} s"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outbox_claimers_never_share_a_delivery() {
     use monetro_ports::Outbox as _;

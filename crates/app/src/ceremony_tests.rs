@@ -94,6 +94,17 @@ async fn usernameless_sign_in_after_registration() {
     assert_eq!(passkey.name.as_str(), "Passkey");
 }
 
+/// Found by fuzzing (`fuzz/corpus/registration/crash-transports`): with
+/// `attestation: "none"` the transports the browser reported were dropped.
+#[tokio::test]
+async fn registration_keeps_the_reported_transports() {
+    let t = TestApp::new();
+    let mut authenticator = SoftAuthenticator::new().with_transports(&["usb", "nfc"]);
+    let session = enrolled(&t, "ann@example.com", &mut authenticator).await;
+    let list = t.app.list_passkeys(session.user.id).await.unwrap();
+    assert_eq!(list.passkeys[0].transports, ["usb", "nfc"]);
+}
+
 #[tokio::test]
 async fn a_challenge_finishes_once() {
     let t = TestApp::new();

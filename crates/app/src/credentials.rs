@@ -61,12 +61,14 @@ const AUTHENTICATION_OBJECTS: [&str; 6] = [
 ];
 
 /// What webauthn-rs lets through but the contract does not: its base64
-/// decoder takes padding, and serde reads its structs from arrays of their
+/// decoder takes padding and the standard alphabet, and serde reads its structs from arrays of their
 /// members' values too.
 fn check_json(credential: &Value, binary: &[&str], objects: &[&str]) -> Result<(), String> {
     for pointer in binary {
         if let Some(Value::String(text)) = credential.pointer(pointer)
-            && text.contains('=')
+            && !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(format!(
                 "{} must be base64url without padding",
@@ -186,7 +188,7 @@ impl RegistrationCredential {
     /// The authenticator model's AAGUID, from the attested credential data
     /// in the attestation object's `authData` (bytes 37–52). webauthn-rs
     /// does not expose it for `attestation: "none"`. Nil when absent.
-    pub(crate) fn aaguid(&self) -> Uuid {
+    pub fn aaguid(&self) -> Uuid {
         let members = self.attestation_members().unwrap_or_default();
         match member(&members, "authData") {
             Some(CborValue::Bytes(data)) => data
@@ -269,6 +271,28 @@ mod tests {
                 serde_json::from_value(registration(id, raw));
             assert!(parsed.is_err(), "{raw} accepted");
         }
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/credential_json/crash-padded`):
+    /// webauthn-rs decoded padded members, which API.md refuses.
+    #[test]
+    fn refuses_padding_and_the_standard_alphabet_in_every_binary_member() {
+        let mut padded = registration("AAEC_-8", "AAEC_-8");
+        padded["response"]["attestationObject"] = json!("oA==");
+        let mut standard = registration("AAEC_-8", "AAEC/+8");
+        standard["response"]["clientDataJSON"] = json!("e30");
+        for body in [padded, standard] {
+            let parsed: Result<RegistrationCredential, _> = serde_json::from_value(body.clone());
+            assert!(parsed.is_err(), "{body} accepted");
+        }
+        let assertion = json!({
+            "id": "AAEC_-8", "rawId": "AAEC_-8", "type": "public-key",
+            "response": {
+                "clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA",
+                "userHandle": "AA=="
+            }
+        });
+        assert!(serde_json::from_value::<AuthenticationCredential>(assertion).is_err());
     }
 
     #[test]

@@ -139,6 +139,12 @@ impl<D: Deps> App<D> {
 #[error("invalid relying party settings: {0}")]
 pub struct InvalidSettings(String);
 
+/// Checks relying party settings as [`App::new`] does, without an app: for
+/// validating configuration before anything is opened.
+pub fn check_settings(settings: &Settings) -> Result<(), InvalidSettings> {
+    build_relying_party(settings).map(drop)
+}
+
 fn build_relying_party(settings: &Settings) -> Result<Webauthn, InvalidSettings> {
     for origin in &settings.origins {
         check_origin(&settings.rp_id, origin).map_err(InvalidSettings)?;

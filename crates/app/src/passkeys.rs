@@ -176,7 +176,7 @@ impl<D: Deps> App<D> {
             sign_count: internals.counter,
             backup_eligible: internals.backup_eligible,
             backed_up: internals.backup_state,
-            transports: transport_names(internals.transports.as_deref()),
+            transports: transport_names(credential.0.response.transports.as_deref()),
             aaguid,
             created_at: self.clock.now(),
             last_used_at: None,
@@ -275,8 +275,10 @@ fn exclude_credentials(options: &mut Value, existing: &[Passkey]) {
     }
 }
 
-/// Transport hints as the browser reported them, minus ones webauthn-rs did
-/// not recognise.
+/// Transport hints as the browser reported them (`getTransports()`), minus
+/// ones webauthn-rs did not recognise. Read from the response: webauthn-rs
+/// keeps them in its credential only for `packed` and `tpm` attestation,
+/// and the service asks for `none`.
 fn transport_names<T: serde::Serialize>(transports: Option<&[T]>) -> Vec<String> {
     transports
         .unwrap_or_default()

@@ -3,8 +3,10 @@
 //! directory, then `MONETRO__SECTION__KEY` variables, then the names the
 //! HTTP contract documents (`MONETRO_BIND`, `DATABASE_URL`, …).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
+use config::builder::{ConfigBuilder, DefaultState};
 use config::{Environment, File, FileFormat};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -220,31 +222,26 @@ impl Config {
             builder = builder
                 .add_source(File::with_name(&format!("config/{environment}")).required(true));
         }
-        builder = builder.add_source(
-            Environment::with_prefix("MONETRO")
-                .prefix_separator("__")
-                .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("webauthn.origins")
-                .with_list_parse_key("webauthn.related_origins")
-                .with_list_parse_key("webauthn.hints")
-                .with_list_parse_key("server.cors_origins")
-                .with_list_parse_key("server.trusted_proxies")
-                .with_list_parse_key("tokens.retired_key_files")
-                .try_parsing(true),
-        );
-        for (variable, key) in CONTRACT_VARIABLES {
-            builder = builder.set_override_option(key, std::env::var(variable).ok())?;
-        }
-        let origins = std::env::var("MONETRO_RP_ORIGINS").ok().map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        });
-        builder = builder.set_override_option("webauthn.origins", origins)?;
-        builder.build()?.try_deserialize()
+        with_environment(builder, None, |variable| std::env::var(variable).ok())
+    }
+
+    /// The built-in defaults, overridden by `toml` (the text of a
+    /// `config/*.toml` file) and then by the environment variables in
+    /// `variables`, as [`Config::load`] layers them; no file is read.
+    pub fn from_sources(
+        toml: &str,
+        variables: &HashMap<String, String>,
+    ) -> Result<Self, config::ConfigError> {
+        let builder = config::Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str(toml, FileFormat::Toml));
+        let map = variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        with_environment(builder, Some(map), |variable| {
+            variables.get(variable).cloned()
+        })
     }
 
     /// The built-in defaults alone, ignoring files and environment (tests).
@@ -254,6 +251,42 @@ impl Config {
             .build()?
             .try_deserialize()
     }
+}
+
+/// Adds the environment layers to `builder` and builds: `MONETRO__SECTION__KEY`
+/// variables (from `variables`, or the process when `None`), then the
+/// contract's names, looked up with `contract`.
+fn with_environment(
+    builder: ConfigBuilder<DefaultState>,
+    variables: Option<config::Map<String, String>>,
+    contract: impl Fn(&str) -> Option<String>,
+) -> Result<Config, config::ConfigError> {
+    let mut builder = builder.add_source(
+        Environment::with_prefix("MONETRO")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("webauthn.origins")
+            .with_list_parse_key("webauthn.related_origins")
+            .with_list_parse_key("webauthn.hints")
+            .with_list_parse_key("server.cors_origins")
+            .with_list_parse_key("server.trusted_proxies")
+            .with_list_parse_key("tokens.retired_key_files")
+            .try_parsing(true)
+            .source(variables),
+    );
+    for (variable, key) in CONTRACT_VARIABLES {
+        builder = builder.set_override_option(key, contract(variable))?;
+    }
+    let origins = contract("MONETRO_RP_ORIGINS").map(|list| {
+        list.split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
+    builder = builder.set_override_option("webauthn.origins", origins)?;
+    builder.build()?.try_deserialize()
 }
 
 #[cfg(test)]
@@ -288,15 +321,33 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_is_an_error() {
-        let result = config::Config::builder()
-            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
-            .add_source(File::from_str(
-                "[server]\nbnid = \"0.0.0.0:1\"",
-                FileFormat::Toml,
-            ))
-            .build()
-            .unwrap()
-            .try_deserialize::<Config>();
+        let result = Config::from_sources("[server]\nbnid = \"0.0.0.0:1\"", &HashMap::new());
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let variables = HashMap::from([
+            (
+                "MONETRO__DATABASE__MAX_CONNECTIONS".to_owned(),
+                "32".to_owned(),
+            ),
+            (
+                "MONETRO_RP_ORIGINS".to_owned(),
+                "https://a.example, ,https://b.example".to_owned(),
+            ),
+            ("MONETRO_RP_ID".to_owned(), "example".to_owned()),
+        ]);
+        let file = "[database]\nmax_connections = 8\n[webauthn]\nrp_id = \"file.example\"";
+        let config = Config::from_sources(file, &variables).unwrap();
+        assert_eq!(config.database.max_connections, 32);
+        assert_eq!(config.webauthn.rp_id, "example");
+        assert_eq!(
+            config.webauthn.origins,
+            vec![
+                "https://a.example".to_owned(),
+                "https://b.example".to_owned()
+            ]
+        );
     }
 }

@@ -20,4 +20,7 @@ mod slow_clients;
 pub mod startup;
 pub mod telemetry;
 
+pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+pub use limits::RateLimits;
+pub use metrics::Metrics;

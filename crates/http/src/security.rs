@@ -3,6 +3,7 @@
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::middleware::DefaultHeaders;
+use url::Url;
 
 /// Security headers for every response (a handler's own value wins, as the
 /// pages' stricter Content-Security-Policy does). HSTS only when the service
@@ -27,6 +28,25 @@ pub fn default_headers(https: bool) -> DefaultHeaders {
     }
 }
 
+/// CORS origins are compared with the browser's `Origin` header as text, so
+/// each must be written as a browser writes one: `scheme://host[:port]`,
+/// lower-case, without path or trailing slash (anything else would never
+/// match, or stop the server's workers from starting).
+pub fn check_cors_origins(origins: &[String]) -> Result<(), String> {
+    for origin in origins {
+        let written = Url::parse(origin)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "https" | "http"))
+            .map(|url| url.origin().ascii_serialization());
+        if written.as_deref() != Some(origin.as_str()) {
+            return Err(format!(
+                "server.cors_origins: {origin:?} is not an origin such as https://app.example"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// CORS for the browser apps on `origins` (other origins get no CORS
 /// headers, so browsers keep their responses from scripts). Credentials are
 /// allowed so the ceremony cookie travels with cross-origin calls.
@@ -42,4 +62,26 @@ pub fn cors(origins: &[String]) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_cors_origins;
+
+    #[test]
+    fn cors_origins_must_be_written_as_browsers_send_them() {
+        let ok = ["https://app.example", "http://localhost:3000"].map(String::from);
+        assert!(check_cors_origins(&ok).is_ok());
+        for bad in [
+            "*",
+            "app.example",
+            "https://app.example/",
+            "https://App.example",
+            "https://app.example:443",
+            "https://app.example/path",
+            "ftp://app.example",
+        ] {
+            assert!(check_cors_origins(&[bad.into()]).is_err(), "{bad} accepted");
+        }
+    }
 }

@@ -76,6 +76,8 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        validate(&config)?;
+
         // Refuse a half-configured admin API before touching anything.
         let admin_listener = match config.admin.listen_address() {
             Some(address) => {
@@ -311,6 +313,39 @@ async fn open_ceremony_store(config: &Config, store: &DbStore) -> anyhow::Result
     })
 }
 
+/// The longest ceremony TTL: a day. Options carry it in milliseconds as a
+/// 32-bit number (webauthn-rs panics past 49 days), and challenges are
+/// meant to live minutes.
+const MAX_CEREMONY_TTL_SECS: u64 = 86_400;
+
+/// The longest grace period after a ceremony's expiry: 30 days.
+const MAX_CEREMONY_GRACE_SECS: u64 = 30 * 86_400;
+
+/// The checks of a configuration that need no I/O: pool sizes, durations,
+/// the relying party (origins on or under the RP ID, `http://` only on
+/// localhost, no path), trusted proxies and CORS origins. Building the
+/// service runs them first, so a bad value is reported before a database is
+/// opened or a key made.
+pub fn validate(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.database.max_connections > 0 && config.database.acquire_timeout_secs > 0,
+        "database.max_connections and database.acquire_timeout_secs must be at least 1"
+    );
+    let webauthn = &config.webauthn;
+    anyhow::ensure!(
+        (1..=MAX_CEREMONY_TTL_SECS).contains(&webauthn.ceremony_ttl_secs),
+        "webauthn.ceremony_ttl_secs must be 1–{MAX_CEREMONY_TTL_SECS}"
+    );
+    anyhow::ensure!(
+        webauthn.ceremony_grace_secs <= MAX_CEREMONY_GRACE_SECS,
+        "webauthn.ceremony_grace_secs must be at most {MAX_CEREMONY_GRACE_SECS}"
+    );
+    monetro_app::check_settings(&app_settings(config, Vec::new())?)?;
+    TrustedProxies::parse(&config.server.trusted_proxies).map_err(anyhow::Error::msg)?;
+    security::check_cors_origins(&config.server.cors_origins).map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
 fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings> {
     let origins = config
         .webauthn
@@ -494,5 +529,41 @@ where
             );
         }
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(change: impl FnOnce(&mut Config)) -> anyhow::Result<()> {
+        let mut config = Config::defaults().unwrap();
+        change(&mut config);
+        validate(&config)
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert!(with(|_| {}).is_ok());
+    }
+
+    /// Found with the `config` fuzz target (`fuzz/corpus/config/crash-*`,
+    /// `regression-*`): these were accepted and then panicked, at start-up,
+    /// on every options call or in the housekeeping task.
+    #[test]
+    fn values_that_used_to_panic_later_are_refused() {
+        assert!(with(|c| c.database.max_connections = 0).is_err());
+        assert!(with(|c| c.database.acquire_timeout_secs = 0).is_err());
+        assert!(with(|c| c.webauthn.ceremony_ttl_secs = 0).is_err());
+        assert!(with(|c| c.webauthn.ceremony_ttl_secs = 5_000_000).is_err());
+        assert!(with(|c| c.webauthn.ceremony_grace_secs = 922_337_203_685).is_err());
+        assert!(with(|c| c.webauthn.ceremony_ttl_secs = MAX_CEREMONY_TTL_SECS).is_ok());
+    }
+
+    #[test]
+    fn origins_proxies_and_cors_origins_are_checked() {
+        assert!(with(|c| c.webauthn.origins = vec!["https://evil.example".into()]).is_err());
+        assert!(with(|c| c.server.trusted_proxies = vec!["proxy.local".into()]).is_err());
+        assert!(with(|c| c.server.cors_origins = vec!["https://app.example/".into()]).is_err());
     }
 }

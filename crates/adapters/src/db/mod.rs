@@ -136,6 +136,17 @@ impl DbStore {
     /// Prepares the pool; connections are opened lazily, so a database that
     /// is down now is not an error until it is used.
     pub fn open(settings: &DbSettings) -> Result<Self, StoreError> {
+        // The pool builder panics on zero sizes and timeouts.
+        if settings.max_connections == 0 {
+            return Err(StoreError::Unexpected(
+                "max_connections must be at least 1".into(),
+            ));
+        }
+        if settings.acquire_timeout.is_zero() {
+            return Err(StoreError::Unexpected(
+                "acquire_timeout must be above zero".into(),
+            ));
+        }
         let url = settings.url.trim();
         let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = Pool::builder()

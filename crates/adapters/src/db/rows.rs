@@ -106,7 +106,10 @@ impl PasskeyRow {
         Ok(Passkey {
             id: PasskeyId(self.id.0),
             user_id: UserId(self.user_id.0),
-            name: PasskeyName::fallback(&self.name),
+            name: PasskeyName::parse(&self.name)
+                .ok()
+                .flatten()
+                .ok_or_else(|| corrupt("passkey name"))?,
             credential_id: CredentialId::new(self.credential_id)
                 .map_err(|_| corrupt("credential id"))?,
             verifier: self.verifier,
@@ -176,4 +179,42 @@ pub enum RotationRow {
     Rotated(SessionRow),
     Reused(SessionRow),
     Refused,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn row(name: &str) -> PasskeyRow {
+        PasskeyRow {
+            id: DbUuid(Uuid::from_u128(1)),
+            user_id: DbUuid(Uuid::from_u128(2)),
+            name: name.into(),
+            credential_id: vec![1, 2, 3],
+            verifier: "{}".into(),
+            sign_count: 0,
+            backup_eligible: true,
+            backed_up: true,
+            transports: "internal,hybrid".into(),
+            aaguid: DbUuid(Uuid::nil()),
+            created_at: DateTime::UNIX_EPOCH,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_name_is_read_as_a_valid_name() {
+        let passkey = row("MacBook Touch ID").into_passkey().unwrap();
+        assert_eq!(passkey.name.as_str(), "MacBook Touch ID");
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/stored_passkey/crash-blank-name`): a
+    /// corrupted name used to come back as a `PasskeyName` breaking its rules.
+    #[test]
+    fn a_corrupted_stored_name_is_an_error() {
+        for name in ["", "   ", "tab\tinside", &"x".repeat(65)] {
+            assert!(row(name).into_passkey().is_err(), "{name:?} read back");
+        }
+    }
 }
