@@ -142,4 +142,43 @@ describe("passkey-only accounts in the browser", { timeout: 180_000 }, () => {
     await expectText(page.locator("#list-state"), "2 passkeys.");
     assert.deepEqual(pageErrors, []);
   });
+
+  it("sets a password for the passkey-only account, then changes it", async () => {
+    const passwordState = page.locator("#password-state");
+    const current = page.getByLabel("Current password", { exact: true });
+    const fresh = page.getByLabel("New password", { exact: true });
+    await expectText(passwordState, "You sign in with passkeys only.");
+    assert.equal(await current.isVisible(), false);
+    const login = (password) =>
+      callApi(service.origin, "POST", "/api/auth/login", { body: { email: EMAIL, password } });
+
+    // Too short: the browser refuses before the service is asked.
+    await fresh.fill("short");
+    await page.getByRole("button", { name: "Set password" }).click();
+    assert.equal(await fresh.evaluate((e) => e.validity.valid), false);
+
+    await fresh.fill("first password");
+    await page.getByRole("button", { name: "Set password" }).click();
+    await expectText(status(), "Password set.");
+    await expectText(passwordState, "You can also sign in with your email and password.");
+    assert.equal((await login("first password")).status, 200);
+    await screenshot(page, "password-set");
+
+    // Changing it needs the current one.
+    assert.equal(await current.isVisible(), true);
+    await current.fill("not the password");
+    await fresh.fill("second password");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expectText(alert(), "The current password is wrong.");
+    assert.equal((await login("first password")).status, 200);
+
+    await current.fill("first password");
+    await fresh.fill("second password");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expectText(status(), "Password changed.");
+    assert.equal((await login("first password")).status, 401);
+    assert.equal((await login("second password")).status, 200);
+    assert.equal(await fresh.inputValue(), "", "the form is cleared");
+    assert.deepEqual(pageErrors, []);
+  });
 });

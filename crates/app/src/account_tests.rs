@@ -196,12 +196,15 @@ async fn a_passkey_only_account_adds_a_password_then_changes_it() {
     let mut authenticator = SoftAuthenticator::new();
     let session = passkey_signup(&t.app, "ann@example.com", &mut authenticator).await;
     let id = session.user.id;
+    assert!(!t.app.me(id).await.unwrap().has_password);
     let short = t.app.set_password(id, "short".into(), None, &here()).await;
     assert!(matches!(short, Err(Error::Validation(_))));
+    assert!(!t.app.me(id).await.unwrap().has_password);
     t.app
         .set_password(id, "first password".into(), None, &here())
         .await
         .unwrap();
+    assert!(t.app.me(id).await.unwrap().has_password);
     let login = t
         .app
         .login("ann@example.com", "first password".into(), &here())
@@ -298,7 +301,7 @@ async fn the_last_way_to_sign_in_cannot_be_removed() {
         .delete_passkey(id, &second.to_string(), &here())
         .await
         .unwrap();
-    assert_eq!(t.app.me(id).await.unwrap().1, 0);
+    assert_eq!(t.app.me(id).await.unwrap().passkey_count, 0);
 }
 
 #[tokio::test]

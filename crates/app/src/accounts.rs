@@ -36,6 +36,14 @@ pub struct Session {
     pub refresh_expires_in: u64,
 }
 
+/// What `GET /api/auth/me` shows of the signed-in account.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub user: User,
+    pub passkey_count: u64,
+    pub has_password: bool,
+}
+
 impl<D: Deps> App<D> {
     pub async fn signup(&self, request: Signup, origin: &RequestOrigin) -> Result<Session, Error> {
         let email = Email::parse(&request.email)?;
@@ -194,11 +202,21 @@ impl<D: Deps> App<D> {
             })
     }
 
-    /// The signed-in user and how many passkeys they have.
-    pub async fn me(&self, user_id: UserId) -> Result<(User, u64), Error> {
+    /// The signed-in user, how many passkeys they have and whether they
+    /// have a password (the pages offer "Set" or "Change" from it).
+    pub async fn me(&self, user_id: UserId) -> Result<Me, Error> {
         let user = self.signed_in_user(user_id).await?;
-        let passkeys = self.store.count_passkeys(user_id).await?;
-        Ok((user, passkeys))
+        let (stored, passkey_count) = futures_util::future::join(
+            self.store.find_user_by_email(&user.email),
+            self.store.count_passkeys(user_id),
+        )
+        .await;
+        let has_password = stored?.ok_or(Error::Unauthorized)?.password_hash.is_some();
+        Ok(Me {
+            user,
+            passkey_count: passkey_count?,
+            has_password,
+        })
     }
 
     /// The account behind a valid token; a token of a deleted account is no

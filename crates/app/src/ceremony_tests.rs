@@ -388,7 +388,7 @@ async fn a_wrong_origin_fails_registration_and_uses_the_challenge_up() {
         )
         .await;
     assert_eq!(again.unwrap_err(), Error::ChallengeNotFound);
-    assert_eq!(t.app.me(session.user.id).await.unwrap().1, 0);
+    assert_eq!(t.app.me(session.user.id).await.unwrap().passkey_count, 0);
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ use monetro_ports::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-pub use accounts::{Session, Signup};
+pub use accounts::{Me, Session, Signup};
 pub use admin::{AdminUser, Removal};
 pub use audit::MAX_AUDIT_PAGE;
 pub use credentials::{AuthenticationCredential, RegistrationCredential};

@@ -55,6 +55,12 @@ const MESSAGES = {
   stepUpCancelled: "Not changed: confirming it's you was cancelled.",
   sessionEnded: "Session ended.",
   sessionEndedHelp: "That device is signed out now.",
+  passwordSet: "Password set.",
+  passwordSetHelp: "You can now also sign in with your email and this password.",
+  passwordChanged: "Password changed.",
+  wrongCurrentPassword: "The current password is wrong.",
+  noPassword: "You sign in with passkeys only. A password lets you sign in where you have none of them.",
+  hasPassword: "You can also sign in with your email and password.",
 };
 
 // ---------------------------------------------------------------- storage
@@ -610,7 +616,7 @@ async function passkeysPage() {
     location.replace(LOGIN_PAGE);
     return;
   }
-  const page = { user: null, rpId: null, userHandle: null, passkeys: 0 };
+  const page = { user: null, rpId: null, userHandle: null, passkeys: 0, hasPassword: false };
   const addForm = $("add-form");
   const addButton = $("add-button");
   const list = $("passkeys");
@@ -920,12 +926,49 @@ async function passkeysPage() {
     });
   });
 
+  // Set a password (passkey-only accounts) or change it (the current one
+  // is needed then); both need a recent sign-in like passkey changes.
+  const passwordForm = $("password-form");
+
+  function showPassword(hasPassword) {
+    page.hasPassword = hasPassword;
+    $("password-state").textContent = hasPassword ? MESSAGES.hasPassword : MESSAGES.noPassword;
+    $("current-password-field").hidden = !hasPassword;
+    passwordForm.elements.currentPassword.required = hasPassword;
+    $("password-button").textContent = hasPassword ? "Change password" : "Set password";
+    passwordForm.hidden = false;
+  }
+
+  passwordForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy($("password-button"), async () => {
+      clearMessages();
+      const hadPassword = page.hasPassword;
+      const body = { password: passwordForm.elements.password.value };
+      if (hadPassword) body.currentPassword = passwordForm.elements.currentPassword.value;
+      try {
+        await withStepUp(() => api("/api/auth/password", { method: "PUT", auth: true, body }));
+      } catch (error) {
+        if (error.code === "INVALID_CREDENTIALS") showError(MESSAGES.wrongCurrentPassword);
+        else report(error);
+        return;
+      }
+      passwordForm.reset();
+      showPassword(true);
+      if (hadPassword) showStatus(MESSAGES.passwordChanged);
+      else showStatus(MESSAGES.passwordSet, MESSAGES.passwordSetHelp);
+      $("password-heading").focus();
+    });
+  });
+
   listSessions().catch(report);
 
   try {
     const [me] = await Promise.all([api("/api/auth/me", { auth: true }), refresh()]);
     page.user = me.user;
     $("who").textContent = me.user.displayName ? `${me.user.displayName} (${me.user.email})` : me.user.email;
+    passwordForm.elements.username.value = me.user.email;
+    showPassword(me.hasPassword);
   } catch (error) {
     $("list-state").textContent = "Your passkeys could not be loaded.";
     report(error);

@@ -231,6 +231,9 @@ impl From<&AuditEvent> for AuditEventBody {
 #[serde(rename_all = "camelCase")]
 pub struct MeBody {
     pub passkey_count: u64,
+    /// Whether the account has a password: passkey-only accounts have none
+    /// until `PUT /api/auth/password` sets one.
+    pub has_password: bool,
     pub user: UserBody,
 }
 

@@ -322,6 +322,7 @@ async fn a_passkey_only_account_adds_a_password_then_changes_it(backend: Backend
         return;
     };
     let ann = passkey_only(&app, "ann@example.com").await;
+    assert_eq!(ann.get("/api/auth/me").await.body["hasPassword"], false);
     Client::new(&app)
         .send(
             Method::PUT,
@@ -345,6 +346,7 @@ async fn a_passkey_only_account_adds_a_password_then_changes_it(backend: Backend
         )
         .await;
     assert_eq!(set.status, 204, "{}", set.body);
+    assert_eq!(ann.get("/api/auth/me").await.body["hasPassword"], true);
     let signed_in = login(&app, "ann@example.com", "first password").await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
 

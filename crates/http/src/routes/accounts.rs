@@ -168,10 +168,11 @@ pub async fn me<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, passkey_count) = app.me(auth.user_id).await?;
+    let me = app.me(auth.user_id).await?;
     Ok(HttpResponse::Ok().json(MeBody {
-        passkey_count,
-        user: UserBody::from(&user),
+        passkey_count: me.passkey_count,
+        has_password: me.has_password,
+        user: UserBody::from(&me.user),
     }))
 }
 
