@@ -305,24 +305,59 @@ struct RunShared {
     mix: Mix,
     warmup_end: Instant,
     end: Instant,
+    /// With `--rate`: the first scheduled start and the time between two
+    /// scheduled starts of one virtual user.
+    pace: Option<Pace>,
     stop: Stop,
     warmup: Mutex<Stats>,
     run: Mutex<Stats>,
     live: Arc<Live>,
 }
 
+/// The open-loop schedule of `--rate`: virtual user `i` of `n` starts at
+/// `start + interval × i / n`, then every `interval` (= n / rate).
+#[derive(Clone, Copy)]
+struct Pace {
+    start: Instant,
+    interval: Duration,
+    virtual_users: u32,
+}
+
+impl Pace {
+    fn new(start: Instant, rate: f64, virtual_users: usize) -> Self {
+        let virtual_users = u32::try_from(virtual_users.max(1)).unwrap_or(u32::MAX);
+        Self {
+            start,
+            interval: Duration::from_secs_f64(f64::from(virtual_users) / rate),
+            virtual_users,
+        }
+    }
+
+    fn first(&self, index: u32) -> Instant {
+        self.start + self.interval * index / self.virtual_users
+    }
+}
+
 async fn virtual_user(
     shared: Arc<RunShared>,
+    index: u32,
     mut browser: Browser,
     mut users: Vec<User>,
 ) -> Instant {
     let mut random = XorShift::seeded();
     let keep_token = shared.mix.needs_token();
     let mut next = 0usize;
+    let mut scheduled = shared.pace.map(|pace| pace.first(index));
     loop {
-        let started = Instant::now();
+        // Paced: wait for the scheduled start and count latency from it,
+        // even when the previous operation made this one late.
+        let started = scheduled.unwrap_or_else(Instant::now);
         if started >= shared.end || shared.stop.is_triggered() {
-            return started;
+            return Instant::now();
+        }
+        if let (Some(at), Some(pace)) = (scheduled, shared.pace) {
+            tokio::time::sleep_until(at.into()).await;
+            scheduled = Some(at + pace.interval);
         }
         let stats = if started < shared.warmup_end {
             &shared.warmup
@@ -432,6 +467,9 @@ pub async fn run(options: &Options, stop: &Stop) -> anyhow::Result<Report> {
             } else {
                 Duration::ZERO
             },
+        pace: options
+            .rate
+            .map(|rate| Pace::new(started, rate, virtual_users)),
         stop: stop.clone(),
         warmup: Mutex::new(Stats::default()),
         run: Mutex::new(Stats::default()),
@@ -457,9 +495,14 @@ pub async fn run(options: &Options, stop: &Stop) -> anyhow::Result<Report> {
             })
         });
         let mut tasks = Vec::with_capacity(virtual_users);
-        for users in partitions {
+        for (index, users) in (0..).zip(partitions) {
             let browser = factory.browser()?;
-            tasks.push(tokio::spawn(virtual_user(shared.clone(), browser, users)));
+            tasks.push(tokio::spawn(virtual_user(
+                shared.clone(),
+                index,
+                browser,
+                users,
+            )));
         }
         for task in tasks {
             last_finish = last_finish.max(task.await?);
@@ -536,6 +579,7 @@ pub async fn run(options: &Options, stop: &Stop) -> anyhow::Result<Report> {
             setup_concurrency: options.setup_concurrency,
             threads: options.threads,
             duration_secs: options.duration.as_secs_f64(),
+            rate: options.rate,
             warmup_secs: options.warmup.as_secs_f64(),
             timeout_secs: options.timeout.as_secs_f64(),
             mix: options.mix.as_map(),

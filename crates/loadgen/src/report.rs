@@ -64,6 +64,9 @@ pub struct SettingsReport {
     pub threads: usize,
     /// `--duration` in seconds.
     pub duration_secs: f64,
+    /// `--rate`: the paced total rate, when the run was open loop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     /// `--warmup` in seconds.
     pub warmup_secs: f64,
     /// `--timeout` in seconds.
@@ -200,13 +203,16 @@ impl Report {
         } else {
             let _ = writeln!(
                 out,
-                "run        {:.2} s (+{:.1} s warm-up), {} virtual users, {} thread{}, mix {mix}, client {}{interrupted}",
+                "run        {:.2} s (+{:.1} s warm-up), {} virtual users, {} thread{}, mix {mix}, client {}{}{interrupted}",
                 self.run.elapsed_secs,
                 self.warmup.elapsed_secs,
                 s.virtual_users,
                 s.threads,
                 if s.threads == 1 { "" } else { "s" },
                 s.client,
+                s.rate
+                    .map(|rate| format!(", paced at {rate}/s (open loop)"))
+                    .unwrap_or_default(),
             );
         }
         let _ = writeln!(

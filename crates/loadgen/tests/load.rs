@@ -265,6 +265,33 @@ async fn a_mix_of_operations_runs_without_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_run_starts_exactly_the_scheduled_operations() {
+    let server = spawn().await;
+    let mut options = server.options(4, 4, Duration::from_secs(2));
+    options.warmup = Duration::ZERO;
+    options.rate = Some(40.0);
+    let report = run(&options, &Stop::new()).await.unwrap();
+    assert_no_errors(&report);
+    // 4 virtual users, each every 100 ms, staggered by 25 ms, for 2 s: 80
+    // starts, however fast the service answers (closed loop, 4 virtual
+    // users do hundreds in 2 s).
+    assert_eq!(report.sign_ins.ok, 80, "{}", report.to_text());
+    assert!(
+        (35.0..=41.0).contains(&report.sign_ins.per_second),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(report.settings.rate, Some(40.0));
+    assert!(report.to_text().contains("paced at 40/s (open loop)"));
+
+    for rate in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        options.rate = Some(rate);
+        let refused = run(&options, &Stop::new()).await.unwrap_err();
+        assert!(refused.to_string().contains("--rate"), "{refused}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_per_virtual_user_with_its_own_cookie_store_works_too() {
     let server = spawn().await;
     let mut options = server.options(4, 2, Duration::from_secs(1));
