@@ -46,6 +46,10 @@ down:
 bench:
     cargo bench -p monetro-bench
 
+# The HTTP table of docs/BENCHMARKS.md: SQLite and PostgreSQL at C=1/8/32/128, then paced at half the peak.
+bench-http seconds="15":
+    bash scripts/bench-matrix.sh {{seconds}}
+
 # Passkey sign-in load against the service on :8080 (start it with MONETRO__RATE_LIMIT__ENABLED=false).
 load users="1000" concurrency="8" duration="30s":
     cargo run --release -p monetro-loadgen -- --users {{users}} --concurrency {{concurrency}} --duration {{duration}} --state data/loadgen-state.json

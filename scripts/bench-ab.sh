@@ -25,8 +25,9 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && b
 kill -0 $server 2>/dev/null || { echo "the server did not start: $dir/server.log" >&2; exit 1; }
 "$loadgen" --base-url "http://127.0.0.1:$port" --origin "http://localhost:$port" --rp-id localhost \
   --users 1000 --concurrency "$concurrency" --duration "${seconds}s" --warmup 1s \
-  --state "$dir/state.json" --json "$dir/c$concurrency.json" "$@" >"$dir/out.txt" 2>&1
+  --state "$dir/state.json" --json "$dir/c$concurrency.json" "$@" >"$dir/out.txt" 2>&1 \
+  || { tail -5 "$dir/out.txt" >&2; echo "$name C=$concurrency: the load generator failed: $dir/out.txt" >&2; exit 1; }
 rate=$(grep -oE '[0-9.]+ sign-ins/s' "$dir/out.txt")
 latency=$(grep -E '^full sign-in  ' "$dir/out.txt" | awk '{print "p50="$6" p90="$7" p99="$8}')
 errors=$(grep -E '^errors' "$dir/out.txt" || true)
-echo "$name C=$concurrency $rate $latency rss=$(awk '/VmRSS/{print $2}' /proc/$server/status 2>/dev/null)KiB load=$(cut -d' ' -f1 /proc/loadavg) $errors"
+echo "$name C=$concurrency $rate $latency rss=$(awk '/VmRSS/{print $2}' /proc/$server/status 2>/dev/null)KiB peak_rss=$(awk '/VmHWM/{print $2}' /proc/$server/status 2>/dev/null)KiB load=$(cut -d' ' -f1 /proc/loadavg) $errors"

@@ -1,5 +1,5 @@
 -- The statements one passkey sign-in issues, in order (options: 1; finish:
--- 3), for pgbench: the database's own floor. Needs bench_ids, made by
+-- 4), for pgbench: the database's own floor. Needs bench_ids, made by
 -- scripts/pgbench-setup.sql. Run:
 -- pgbench -n -M prepared -f scripts/pgbench-sign-in.sql -c 8 -j 2 -T 15 DATABASE
 \set n random(1, 1000)
@@ -20,3 +20,8 @@ WITH used AS (
     RETURNING id, user_id)
 INSERT INTO audit_events (id, user_id, kind, code, passkey_id, client_ip, user_agent, created_at)
 SELECT gen_random_uuid(), user_id, 'passkey.used', NULL, id, '127.0.0.1', 'pgbench', now() FROM used;
+INSERT INTO sessions (id, user_id, token_hash, method, auth_time, created_at, last_seen_at,
+                      expires_at, user_agent, client_ip, revoked_at)
+SELECT gen_random_uuid(), user_id, sha256(gen_random_uuid()::text::bytea), 'passkey', now(), now(),
+       now(), now() + interval '30 days', 'pgbench', '127.0.0.1', NULL
+FROM bench_ids WHERE n = :n;
