@@ -59,16 +59,41 @@ pub(crate) enum Mediation {
     Conditional,
 }
 
-/// The same registration state with the user-verification policy
-/// `preferred` instead of `required`: password managers create conditional
-/// passkeys without verifying the user. webauthn-rs sets the policy of a
-/// passkey registration to `required` and offers no setter; its state is
-/// serde data (`danger-allow-state-serialisation`), `{"rs": {"policy": …}}`,
-/// so the policy is changed there. A state of another shape is an error,
-/// not a silent `required`.
-pub(crate) fn prefer_user_verification(
-    state: &PasskeyRegistration,
-) -> Result<PasskeyRegistration, Error> {
+/// The members of webauthn-rs's `credProtect` request, in the options and
+/// in its state's `extensions`.
+const CRED_PROTECT: [&str; 2] = [
+    "credentialProtectionPolicy",
+    "enforceCredentialProtectionPolicy",
+];
+
+/// Creation options for a conditional create: `userVerification:
+/// "preferred"` (password managers create these passkeys without verifying
+/// the user), and no `credProtect` request: webauthn-rs asks for
+/// `userVerificationRequired`, which browsers refuse together with a UV
+/// that is not required (Chromium: `NotSupportedError`, "Requested
+/// protection policy is inconsistent").
+pub(crate) fn conditional_options(options: &mut Value) {
+    if let Some(selection) = options
+        .get_mut("authenticatorSelection")
+        .and_then(Value::as_object_mut)
+    {
+        selection.insert("userVerification".into(), "preferred".into());
+    }
+    if let Some(extensions) = options.get_mut("extensions").and_then(Value::as_object_mut) {
+        for member in CRED_PROTECT {
+            extensions.remove(member);
+        }
+    }
+}
+
+/// The registration state that goes with [`conditional_options`]: policy
+/// `preferred` instead of `required`, no `credProtect` requested.
+/// webauthn-rs sets a passkey registration's policy to `required` and
+/// offers no setter; its state is serde data
+/// (`danger-allow-state-serialisation`), `{"rs": {"policy", "extensions",
+/// …}}`, so it is changed there. A state of another shape is an error, not
+/// a silent `required`.
+pub(crate) fn conditional_state(state: &PasskeyRegistration) -> Result<PasskeyRegistration, Error> {
     let unexpected =
         |e: &dyn std::fmt::Display| Error::Unexpected(format!("registration state: {e}"));
     let mut value = serde_json::to_value(state).map_err(|e| unexpected(&e))?;
@@ -76,6 +101,13 @@ pub(crate) fn prefer_user_verification(
         .pointer_mut("/rs/policy")
         .ok_or_else(|| unexpected(&"no rs.policy"))?;
     *policy = Value::from("preferred");
+    let extensions = value
+        .pointer_mut("/rs/extensions")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| unexpected(&"no rs.extensions"))?;
+    for member in CRED_PROTECT {
+        extensions.remove(member);
+    }
     serde_json::from_value(value).map_err(|e| unexpected(&e))
 }
 
@@ -192,15 +224,23 @@ mod tests {
     }
 
     #[test]
-    fn preferring_user_verification_changes_the_policy_and_nothing_else() {
+    fn a_conditional_state_prefers_verification_and_drops_cred_protect() {
         let required = passkey_registration();
-        let preferred = prefer_user_verification(&required).unwrap();
+        let conditional = conditional_state(&required).unwrap();
         let mut before = serde_json::to_value(&required).unwrap();
-        let after = serde_json::to_value(&preferred).unwrap();
+        let after = serde_json::to_value(&conditional).unwrap();
         assert_eq!(before["rs"]["policy"], "required");
+        assert_eq!(
+            before["rs"]["extensions"]["credentialProtectionPolicy"],
+            "userVerificationRequired"
+        );
         assert_eq!(after["rs"]["policy"], "preferred");
         before["rs"]["policy"] = "preferred".into();
-        assert_eq!(before, after);
+        let extensions = before["rs"]["extensions"].as_object_mut().unwrap();
+        for member in CRED_PROTECT {
+            extensions.remove(member);
+        }
+        assert_eq!(before, after, "nothing else changed");
     }
 
     #[test]

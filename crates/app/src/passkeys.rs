@@ -12,7 +12,9 @@ use monetro_ports::{
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration};
 
-use crate::conditional::{Mediation, RegistrationState, prefer_user_verification, presence_waived};
+use crate::conditional::{
+    Mediation, RegistrationState, conditional_options, conditional_state, presence_waived,
+};
 use crate::credentials::refuse_cross_origin_frames;
 use crate::hints::add_hints;
 use crate::webhooks::event_data;
@@ -84,8 +86,8 @@ impl<D: Deps> App<D> {
         add_hints(&mut options, &hints);
         let conditional = mediation == Mediation::Conditional;
         if conditional {
-            webauthn = prefer_user_verification(&webauthn)?;
-            prefer_verification_in(&mut options);
+            webauthn = conditional_state(&webauthn)?;
+            conditional_options(&mut options);
         }
         let state = RegistrationState {
             webauthn,
@@ -301,17 +303,6 @@ pub(crate) fn require_discoverable_credential(options: &mut Value) {
     {
         selection.insert("residentKey".into(), "required".into());
         selection.insert("requireResidentKey".into(), true.into());
-    }
-}
-
-/// `userVerification: "preferred"` in the options of a conditional create,
-/// as its ceremony's policy is.
-fn prefer_verification_in(options: &mut Value) {
-    if let Some(selection) = options
-        .get_mut("authenticatorSelection")
-        .and_then(Value::as_object_mut)
-    {
-        selection.insert("userVerification".into(), "preferred".into());
     }
 }
 

@@ -100,11 +100,23 @@ async fn conditional_create_accepts_a_credential_without_user_presence(backend: 
         return;
     };
     let mut ann = Client::signup(&app, "ann@example.com").await;
+    let ordinary = options_for(&ann, json!({})).await;
+    assert_eq!(
+        ordinary["extensions"]["credentialProtectionPolicy"],
+        "userVerificationRequired"
+    );
     let options = conditional_options(&ann).await;
     let selection = &options["authenticatorSelection"];
     assert_eq!(selection["userVerification"], "preferred");
     assert_eq!(selection["residentKey"], "required");
     assert_eq!(options["attestation"], "none");
+    // Browsers refuse credProtect's userVerificationRequired with a UV
+    // that is only preferred (ordinary options keep it).
+    assert_eq!(
+        options["extensions"]["credentialProtectionPolicy"],
+        Value::Null
+    );
+    assert_eq!(options["extensions"]["credProps"], true);
 
     let (answer, id) = register_for(&mut ann, &options, &cleared(FLAG_UP)).await;
     assert_eq!(answer.status, 201, "{}", answer.body);
