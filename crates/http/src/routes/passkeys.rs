@@ -65,9 +65,9 @@ pub struct RegisterOptionsBody {
     hints: Option<Vec<String>>,
     /// `conditional`: options for `navigator.credentials.create({publicKey,
     /// mediation: "conditional"})` after a password sign-in (automatic
-    /// passkey upgrade): `userVerification` `preferred`, and the finish call
-    /// accepts the credential without user presence (UP=0). Absent or null:
-    /// an ordinary registration.
+    /// passkey upgrade): `userVerification` `preferred`, no `credProtect`
+    /// request, and the finish call accepts the credential without user
+    /// presence (UP=0). Absent or null: an ordinary registration.
     mediation: Option<Mediation>,
 }
 
@@ -187,7 +187,7 @@ pub async fn register_options<D: Deps>(
     responses(
         (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`, \
             as `GET` answers, with `hints` when there are any; for `mediation` `conditional`, \
-            `userVerification` `preferred`",
+            `userVerification` `preferred` and no `credProtect` request",
             body = OptionsEnvelope,
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
