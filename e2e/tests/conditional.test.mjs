@@ -93,9 +93,12 @@ describe("automatic passkey upgrade in the browser", { timeout: 180_000 }, () =>
     await browser?.close();
   });
 
-  it("creates a passkey without user presence after a password sign-in", async () => {
-    await page.addInitScript(() => {
+  // A conditional create goes to the virtual authenticator as a modal one
+  // (see the top of this file) and is recorded; so are Signal API calls.
+  const conditionalCreateAsModal = () =>
+    page.addInitScript(() => {
       window.conditionalCreates = [];
+      window.unknownSignalled = [];
       const original = navigator.credentials.create.bind(navigator.credentials);
       navigator.credentials.create = (options) => {
         if (options?.mediation !== "conditional") return original(options);
@@ -105,7 +108,13 @@ describe("automatic passkey upgrade in the browser", { timeout: 180_000 }, () =>
         const { mediation, ...modal } = options;
         return original(modal);
       };
+      PublicKeyCredential.signalUnknownCredential = async (details) => {
+        window.unknownSignalled.push(details.credentialId);
+      };
     });
+
+  it("creates a passkey without user presence after a password sign-in", async () => {
+    await conditionalCreateAsModal();
     await authenticator.presence(true);
     await authenticator.cdp.send("WebAuthn.setResponseOverrideBits", {
       authenticatorId: authenticator.id,
@@ -143,6 +152,39 @@ describe("automatic passkey upgrade in the browser", { timeout: 180_000 }, () =>
     await expectText(page.locator("#list-state"), "1 passkey.");
     await page.waitForLoadState("networkidle");
     assert.deepEqual(apiCalls.filter((call) => call.includes("register")), []);
+  });
+
+  it("tells the password manager to drop a passkey the service refused, not one it may hold", async () => {
+    await conditionalCreateAsModal();
+    await authenticator.presence(true);
+    await account("dan@example.com");
+    const answers = [
+      { status: 400, code: "REGISTRATION_FAILED" },
+      { status: 503, code: "SERVICE_UNAVAILABLE" },
+    ];
+    for (const { status, code } of answers) {
+      await page.route(`**${REGISTER}`, (route) =>
+        route.fulfill({
+          status,
+          contentType: "application/json",
+          body: JSON.stringify({ error: { code, message: "refused in this test" } }),
+        }),
+      );
+      const refused = page.waitForResponse((r) => r.url().endsWith(REGISTER));
+      await signInWithPassword("dan@example.com");
+      assert.equal((await refused).status(), status);
+      await expectText(page.locator("#list-state"), "No passkeys yet.");
+      await page.waitForLoadState("networkidle");
+      const made = (await authenticator.credentials()).map((c) => Buffer.from(c.credentialId, "base64").toString("base64url"));
+      const signalled = await page.evaluate(() => window.unknownSignalled);
+      if (status === 400) assert.deepEqual(signalled, [made.at(-1)], "a refused passkey is signalled");
+      else assert.deepEqual(signalled, [], "without an answer it may be stored: not signalled");
+      assert.equal(await page.getByRole("alert").textContent(), "", "no message either way");
+      assert.deepEqual(await passkeysOnServer(), []);
+      await page.unroute(`**${REGISTER}`);
+      await page.evaluate(() => localStorage.clear());
+    }
+    assert.deepEqual(pageErrors, []);
   });
 
   it("attempts nothing where the browser does not report conditionalCreate", async () => {

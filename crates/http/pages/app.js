@@ -1003,10 +1003,14 @@ async function upgradeToPasskey() {
       auth: true,
       body: { credential: credentialJSON(credential) },
     });
-  } catch {
-    // Made but not stored: the password manager is told to drop it, so it
-    // is not offered for a sign-in that would fail.
-    await signal("signalUnknownCredential", { rpId: options.rp.id, credentialId: credential.id });
+  } catch (error) {
+    // Made but refused: the password manager is told to drop it, so it is
+    // not offered for a sign-in that would fail. Without an answer (the
+    // service unreachable) it may have been stored, so it is kept, as is
+    // one the service says it holds already.
+    if (error.status >= 400 && error.status < 500 && error.code !== "PASSKEY_ALREADY_REGISTERED") {
+      await signal("signalUnknownCredential", { rpId: options.rp.id, credentialId: credential.id });
+    }
     return false;
   }
   rememberPasskey();
