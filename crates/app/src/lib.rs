@@ -10,6 +10,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod ceremonies;
+mod conditional;
 mod credentials;
 mod decoy;
 mod hints;

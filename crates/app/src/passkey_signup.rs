@@ -16,6 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use webauthn_rs::prelude::PasskeyRegistration;
 
+use crate::conditional::Mediation;
 use crate::hints::add_hints;
 use crate::passkeys::require_discoverable_credential;
 use crate::{App, Deps, RegistrationCredential, Session};
@@ -101,9 +102,15 @@ impl<D: Deps> App<D> {
             handle: UserHandle(state.user_handle),
             created_at: self.clock.now(),
         };
-        let passkey = self.verified_passkey(user.id, name, credential, &state.webauthn)?;
+        let passkey = self.verified_passkey(
+            user.id,
+            name,
+            credential,
+            &state.webauthn,
+            Mediation::Optional,
+        )?;
         let mut events = self.account_created_event(&user, "passkey", origin);
-        events.extend(self.registered_event(&passkey, origin));
+        events.extend(self.registered_event(&passkey, Mediation::Optional, origin));
         self.store
             .create_user_with_passkey(
                 NewUser {

@@ -12,6 +12,9 @@ use monetro_ports::{
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Credential, PasskeyRegistration};
 
+use crate::conditional::{
+    Mediation, RegistrationState, conditional_options, conditional_state, presence_waived,
+};
 use crate::credentials::refuse_cross_origin_frames;
 use crate::hints::add_hints;
 use crate::webhooks::event_data;
@@ -38,6 +41,30 @@ impl<D: Deps> App<D> {
         user_id: UserId,
         hints: Option<&[String]>,
     ) -> Result<(CeremonyHandle, Value), Error> {
+        self.registration_options(user_id, hints, Mediation::Optional)
+            .await
+    }
+
+    /// Creation options for an automatic passkey upgrade
+    /// (`navigator.credentials.create({mediation: "conditional"})` after a
+    /// password sign-in): as [`Self::start_registration`], but with
+    /// `userVerification: "preferred"`, and the ceremony accepts a
+    /// credential without user presence (see [`crate::conditional`]).
+    pub async fn start_conditional_registration(
+        &self,
+        user_id: UserId,
+        hints: Option<&[String]>,
+    ) -> Result<(CeremonyHandle, Value), Error> {
+        self.registration_options(user_id, hints, Mediation::Conditional)
+            .await
+    }
+
+    async fn registration_options(
+        &self,
+        user_id: UserId,
+        hints: Option<&[String]>,
+        mediation: Mediation,
+    ) -> Result<(CeremonyHandle, Value), Error> {
         let hints = self.hints_for(hints)?;
         let user = self.signed_in_user(user_id).await?;
         let existing = self.store.list_passkeys(user_id).await?;
@@ -48,7 +75,7 @@ impl<D: Deps> App<D> {
             .display_name
             .as_ref()
             .map_or(user.email.as_str(), |n| n.as_str());
-        let (challenge, state) = self
+        let (challenge, mut webauthn) = self
             .webauthn
             .start_passkey_registration(user.handle.0, user.email.as_str(), display_name, None)
             .map_err(|e| Error::Unexpected(format!("registration options: {e}")))?;
@@ -57,6 +84,15 @@ impl<D: Deps> App<D> {
         require_discoverable_credential(&mut options);
         exclude_credentials(&mut options, &existing);
         add_hints(&mut options, &hints);
+        let conditional = mediation == Mediation::Conditional;
+        if conditional {
+            webauthn = conditional_state(&webauthn)?;
+            conditional_options(&mut options);
+        }
+        let state = RegistrationState {
+            webauthn,
+            conditional,
+        };
         let handle = self
             .open_ceremony(CeremonyKind::Registration, Some(user_id), &state)
             .await?;
@@ -74,15 +110,17 @@ impl<D: Deps> App<D> {
         origin: &RequestOrigin,
     ) -> Result<Passkey, Error> {
         let name = name.map(PasskeyName::parse).transpose()?.flatten();
-        let state: PasskeyRegistration = self
+        let state: RegistrationState = self
             .take_ceremony(handle, CeremonyKind::Registration, Some(user_id))
             .await?;
-        let passkey = self.verified_passkey(user_id, name, credential, &state)?;
-        let events = self.registered_event(&passkey, origin);
+        let mediation = state.mediation();
+        let passkey =
+            self.verified_passkey(user_id, name, credential, &state.webauthn, mediation)?;
+        let events = self.registered_event(&passkey, mediation, origin);
         self.store
             .insert_passkey(passkey.clone(), self.settings.max_passkeys_per_user, events)
             .await?;
-        tracing::info!(user = %user_id, passkey = %passkey.id, "passkey registered");
+        tracing::info!(user = %user_id, passkey = %passkey.id, conditional = state.conditional, "passkey registered");
         self.audit(
             user_id,
             AuditKind::PasskeyRegistered,
@@ -95,10 +133,12 @@ impl<D: Deps> App<D> {
         Ok(passkey)
     }
 
-    /// The webhook event of a new passkey.
+    /// The webhook event of a new passkey; `conditional` in its data says
+    /// whether an automatic upgrade (conditional create) made it.
     pub(crate) fn registered_event(
         &self,
         passkey: &Passkey,
+        mediation: Mediation,
         origin: &RequestOrigin,
     ) -> Vec<OutboxEvent> {
         self.outbox_event(
@@ -112,6 +152,7 @@ impl<D: Deps> App<D> {
                     "name": passkey.name.as_str(),
                     "aaguid": passkey.aaguid,
                     "backupEligible": passkey.backup_eligible,
+                    "conditional": mediation == Mediation::Conditional,
                 }),
             ),
         )
@@ -134,20 +175,28 @@ impl<D: Deps> App<D> {
     }
 
     /// Verifies a new credential against its registration state; the
-    /// passkey to store for `user_id`.
+    /// passkey to store for `user_id`. Only a `Conditional` ceremony lets a
+    /// credential without user presence through to webauthn-rs (see
+    /// [`crate::conditional`]); every other check sees the credential as
+    /// sent.
     pub(crate) fn verified_passkey(
         &self,
         user_id: UserId,
         name: Option<PasskeyName>,
         credential: &RegistrationCredential,
         state: &PasskeyRegistration,
+        mediation: Mediation,
     ) -> Result<Passkey, Error> {
         credential
             .check_attestation_object()
             .map_err(Error::registration_failed)?;
+        let waived = match mediation {
+            Mediation::Conditional => presence_waived(&credential.0),
+            Mediation::Optional => None,
+        };
         let verified = self
             .webauthn
-            .finish_passkey_registration(&credential.0, state)
+            .finish_passkey_registration(waived.as_ref().unwrap_or(&credential.0), state)
             .map_err(Error::registration_failed)?;
         refuse_cross_origin_frames(&credential.0.response.client_data_json)
             .map_err(Error::registration_failed)?;

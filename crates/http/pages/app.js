@@ -13,11 +13,14 @@
 // on the service and forgets both. A 403 REAUTHENTICATION_REQUIRED asks
 // for a passkey or the password, then retries. A third localStorage entry
 // is the hint that a passkey was registered (or used) on this device,
-// which shows the "Sign in with Passkey" button.
+// which shows the "Sign in with Passkey" button. A password sign-in leaves
+// a one-time note in sessionStorage for the passkeys page: try the
+// automatic passkey upgrade there.
 
 const TOKEN_KEY = "monetro.token";
 const REFRESH_KEY = "monetro.refresh";
 const PASSKEY_HINT_KEY = "monetro.passkeyHint";
+const UPGRADE_KEY = "monetro.passkeyUpgrade";
 const LOGIN_PAGE = "/login";
 const PASSKEYS_PAGE = "/settings/security/passkeys";
 
@@ -79,6 +82,26 @@ function store(key, value) {
     else localStorage.setItem(key, value);
   } catch {
     // Storage disabled: nothing is remembered, so no sign-in can last.
+  }
+}
+
+// The note a password sign-in leaves for the passkeys page (see
+// upgradeToPasskey), and reading it once.
+function offerUpgrade() {
+  try {
+    sessionStorage.setItem(UPGRADE_KEY, "1");
+  } catch {
+    // Storage disabled: no automatic upgrade.
+  }
+}
+
+function takeUpgradeOffer() {
+  try {
+    const offered = sessionStorage.getItem(UPGRADE_KEY) === "1";
+    sessionStorage.removeItem(UPGRADE_KEY);
+    return offered;
+  } catch {
+    return false;
   }
 }
 
@@ -356,13 +379,14 @@ function credentialJSON(credential) {
   return json;
 }
 
-// The pending autofill (conditional mediation) request, if any. Chromium
+// The pending quiet (conditional mediation) request, if any: the login
+// page's autofill offer or the passkeys page's automatic upgrade. Chromium
 // refuses a modal request or a signal while it waits, so both end it first.
-let autofill = null;
+let quiet = null;
 
-async function stopAutofill() {
-  const pending = autofill;
-  autofill = null;
+async function stopQuietRequest() {
+  const pending = quiet;
+  quiet = null;
   if (!pending) return;
   pending.controller.abort();
   await pending.done.catch(() => {});
@@ -373,7 +397,7 @@ async function stopAutofill() {
 // the browser has the method.
 async function signal(method, details) {
   if (webauthnProblem() || typeof PublicKeyCredential[method] !== "function") return false;
-  await stopAutofill();
+  await stopQuietRequest();
   try {
     await PublicKeyCredential[method](details);
   } catch {
@@ -445,12 +469,12 @@ async function loginPage() {
     busy(form.querySelector("button[type=submit]"), async () => {
       clearMessages();
       try {
-        signedIn(
-          await api("/api/auth/login", {
-            method: "POST",
-            body: { email: form.elements.email.value.trim(), password: form.elements.password.value },
-          }),
-        );
+        const session = await api("/api/auth/login", {
+          method: "POST",
+          body: { email: form.elements.email.value.trim(), password: form.elements.password.value },
+        });
+        offerUpgrade();
+        signedIn(session);
       } catch (error) {
         report(error);
       }
@@ -477,14 +501,14 @@ async function startAutofill() {
       signal: controller.signal,
     });
   })();
-  autofill = { controller, done };
+  quiet = { controller, done };
   let credential;
   try {
     credential = await done;
   } catch {
     return; // Aborted, or nothing to offer: not something the person did.
   } finally {
-    if (autofill?.controller === controller) autofill = null;
+    if (quiet?.controller === controller) quiet = null;
   }
   if (credential) await finishPasskeySignIn(credential);
 }
@@ -493,7 +517,7 @@ async function startAutofill() {
 // sign in, the autofill offer comes back.
 async function signInWithPasskey() {
   clearMessages();
-  await stopAutofill();
+  await stopQuietRequest();
   try {
     const options = await api("/api/auth/passkey/authenticate-options", { method: "POST", body: {} });
     let credential = null;
@@ -680,6 +704,7 @@ async function passkeysPage() {
         busy(passkeyButton, async () => {
           try {
             const options = await api("/api/auth/reauthenticate-options", { method: "POST", auth: true });
+            await stopQuietRequest();
             let credential;
             try {
               credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
@@ -779,6 +804,7 @@ async function passkeysPage() {
           body: hint ? { hints: [hint] } : {},
         }),
       );
+      await stopQuietRequest();
       let credential;
       try {
         credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
@@ -973,6 +999,65 @@ async function passkeysPage() {
     $("list-state").textContent = "Your passkeys could not be loaded.";
     report(error);
   }
+
+  if (takeUpgradeOffer() && (await upgradeToPasskey())) await refresh().catch(() => {});
+}
+
+// Automatic passkey upgrade (WebAuthn conditional create), once after a
+// password sign-in: where the browser says it can, its password manager
+// makes a passkey for this account without a dialog. It runs here, on the
+// page the sign-in leads to, so that the redirect never waits for the
+// browser (which may hold a conditional request open); a modal ceremony or
+// a signal ends it first. Nothing is shown whatever happens. Resolves to
+// whether a passkey was added.
+async function upgradeToPasskey() {
+  if (webauthnProblem() || typeof PublicKeyCredential.getClientCapabilities !== "function") return false;
+  let options;
+  let credential;
+  try {
+    if (!(await PublicKeyCredential.getClientCapabilities())?.conditionalCreate) return false;
+    options = (
+      await api("/api/auth/passkey/register-options", {
+        method: "POST",
+        auth: true,
+        body: { mediation: "conditional" },
+      })
+    ).publicKey;
+    await stopQuietRequest();
+    const controller = new AbortController();
+    const done = navigator.credentials.create({
+      mediation: "conditional",
+      publicKey: creationOptions(options),
+      signal: controller.signal,
+    });
+    quiet = { controller, done };
+    try {
+      credential = await done;
+    } finally {
+      if (quiet?.controller === controller) quiet = null;
+    }
+  } catch {
+    return false; // Not offered, declined or ended: the password still works.
+  }
+  if (!credential) return false;
+  try {
+    await api("/api/auth/passkey/register", {
+      method: "POST",
+      auth: true,
+      body: { credential: credentialJSON(credential) },
+    });
+  } catch (error) {
+    // Made but refused: the password manager is told to drop it, so it is
+    // not offered for a sign-in that would fail. Without an answer (the
+    // service unreachable) it may have been stored, so it is kept, as is
+    // one the service says it holds already.
+    if (error.status >= 400 && error.status < 500 && error.code !== "PASSKEY_ALREADY_REGISTERED") {
+      await signal("signalUnknownCredential", { rpId: options.rp.id, credentialId: credential.id });
+    }
+    return false;
+  }
+  rememberPasskey();
+  return true;
 }
 
 // A short name for the device of a User-Agent: "Chrome on Linux".

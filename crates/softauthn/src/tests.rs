@@ -811,6 +811,21 @@ fn flag_tweaks() {
     assert_eq!(parsed.flags, FLAG_UP | FLAG_AT);
     assert!(!authenticator.credentials()[0].backup_eligible);
 
+    // Registration as a conditional create: neither present nor verified.
+    let registration = SoftAuthenticator::new()
+        .register_with(
+            &creation_options(),
+            ORIGIN,
+            &Tweaks {
+                flags_clear: FLAG_UP | FLAG_UV,
+                ..Tweaks::default()
+            },
+        )
+        .unwrap();
+    let parsed = parse_auth_data(&attestation_auth_data(&registration));
+    assert_eq!(parsed.flags, FLAG_AT);
+    assert!(parsed.cose.is_some());
+
     // Clearing AT only clears the bit: the credential data is still there.
     let registration = SoftAuthenticator::new()
         .register_with(

@@ -49,6 +49,9 @@ pub struct Tweaks {
     /// Flag bits to clear, applied after [`flags_set`](Self::flags_set).
     /// Clearing `FLAG_AT` only clears the bit; the attested credential data
     /// stays (see [`omit_attested_credential_data`](Self::omit_attested_credential_data)).
+    /// A registration with `FLAG_UP` (and `FLAG_UV`) cleared is what a
+    /// password manager sends for a conditional create (automatic passkey
+    /// upgrade): made without the user present.
     pub flags_clear: u8,
     /// Sign count written instead of the honest one. It is also stored as the
     /// credential's counter, so the next honest assertion continues from it.

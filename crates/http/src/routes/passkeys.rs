@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use monetro_app::{App, AuthenticationCredential, Deps, PasskeySignup, RegistrationCredential};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::{
@@ -53,7 +53,8 @@ pub struct AuthenticateOptionsBody {
     hints: Option<Vec<String>>,
 }
 
-/// The hints of a new passkey's options.
+/// The hints of a new passkey's options, and whether the browser will
+/// create it by automatic upgrade.
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(default)]
 #[schema(as = RegisterOptions)]
@@ -62,6 +63,36 @@ pub struct RegisterOptionsBody {
     /// configured ones (`webauthn.hints`); `[]`: none.
     #[schema(value_type = Option<Vec<Hint>>, example = json!(["security-key"]))]
     hints: Option<Vec<String>>,
+    /// `conditional`: options for `navigator.credentials.create({publicKey,
+    /// mediation: "conditional"})` after a password sign-in (automatic
+    /// passkey upgrade): `userVerification` `preferred`, no `credProtect`
+    /// request, and the finish call accepts the credential without user
+    /// presence (UP=0). Absent or null: an ordinary registration.
+    mediation: Option<Mediation>,
+}
+
+/// The WebAuthn `mediation` a registration is made with; `conditional` is
+/// the only one that changes anything.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+#[schema(as = CredentialMediation)]
+pub enum Mediation {
+    /// Created silently by the password manager, for an account it has
+    /// just signed in to with a password.
+    Conditional,
+}
+
+/// Only the string: serde would also read a unit variant from a map
+/// (`{"conditional": null}`).
+impl TryFrom<String> for Mediation {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "conditional" => Ok(Self::Conditional),
+            other => Err(format!("mediation: {other:?} is not \"conditional\"")),
+        }
+    }
 }
 
 /// Who is signing up with a passkey.
@@ -138,11 +169,14 @@ pub async fn register_options<D: Deps>(
     }))
 }
 
-/// Creation options for a new passkey of the signed-in user, with hints.
+/// Creation options for a new passkey of the signed-in user, with hints or
+/// for an automatic upgrade.
 ///
 /// The same as `GET`, with an optional body whose `hints` replace the
 /// configured ones (e.g. `["security-key"]` to offer security keys over
-/// NFC or USB first).
+/// NFC or USB first), and whose `mediation: "conditional"` asks for options
+/// of a conditional create: the finish call is `register` as usual, and
+/// accepts a credential without user presence only for such a ceremony.
 #[utoipa::path(
     post,
     path = "/api/auth/passkey/register-options",
@@ -152,12 +186,14 @@ pub async fn register_options<D: Deps>(
     request_body = Option<RegisterOptionsBody>,
     responses(
         (status = 200, description = "`PublicKeyCredentialCreationOptionsJSON` in `publicKey`, \
-            as `GET` answers, with `hints` when there are any",
+            as `GET` answers, with `hints` when there are any; for `mediation` `conditional`, \
+            `userVerification` `preferred` and no `credProtect` request",
             body = OptionsEnvelope,
             headers(("Set-Cookie" = String, description = "`monetro_ceremony` (HttpOnly): the \
                 ceremony's handle, for the finish call"))),
         (status = 400, description = "`VALIDATION_FAILED`: the body is not JSON of the \
-            documented shape, or a hint is not `security-key`, `client-device` or `hybrid`",
+            documented shape, a hint is not `security-key`, `client-device` or `hybrid`, or \
+            `mediation` is not `conditional`",
             body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
         (status = 403, description = answers::REAUTHENTICATE, body = ErrorBody),
@@ -177,9 +213,14 @@ pub async fn register_options_with_hints<D: Deps>(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: RegisterOptionsBody = optional_body(&request, payload, &limit).await?;
-    let (handle, options) = app
-        .start_registration(auth.user_id, body.hints.as_deref())
-        .await?;
+    let hints = body.hints.as_deref();
+    let (handle, options) = match body.mediation {
+        None => app.start_registration(auth.user_id, hints).await?,
+        Some(Mediation::Conditional) => {
+            app.start_conditional_registration(auth.user_id, hints)
+                .await?
+        }
+    };
     ceremonies.remember(Slot::Registration, &handle)?;
     Ok(HttpResponse::Ok().json(OptionsEnvelope {
         public_key: options,
@@ -202,7 +243,8 @@ pub async fn register_options_with_hints<D: Deps>(
         (status = 400, description = "`VALIDATION_FAILED`: the body is not the documented \
             shape; `CHALLENGE_NOT_FOUND`: no live registration of this user in the cookie; \
             `CHALLENGE_EXPIRED`: the ceremony is older than its TTL; `REGISTRATION_FAILED`: \
-            the attestation did not verify", body = ErrorBody),
+            the attestation did not verify (user presence is required unless the options \
+            were asked for with `mediation` `conditional`)", body = ErrorBody),
         (status = 401, description = answers::UNAUTHORIZED, body = ErrorBody),
         (status = 409, description = "`PASSKEY_ALREADY_REGISTERED`: the credential id is \
             already stored; `PASSKEY_LIMIT_REACHED`: the account holds as many passkeys as \
