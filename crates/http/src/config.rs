@@ -175,6 +175,9 @@ pub struct WebhooksConfig {
     pub batch_size: u32,
     /// Delivered rows are deleted after this long.
     pub retain_delivered_secs: u64,
+    /// PEM file of CAs trusted for `https://` endpoints besides the
+    /// built-in (Mozilla) roots, e.g. an internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -372,18 +372,36 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
     })
 }
 
-/// The configured endpoints, checked: `http://` URLs (this build has no
-/// TLS), each once, with a secret and known event types.
+/// Whether `host` (a name, an IP address, or an IPv6 address in
+/// brackets) is this machine's loopback, where plain text cannot be read
+/// on the way.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The configured endpoints, checked: `https://` URLs (`http://` only on
+/// a loopback address, e.g. a TLS-originating sidecar), each once, with a
+/// secret and known event types.
 fn webhook_endpoints(config: &Config) -> anyhow::Result<Vec<WebhookEndpoint>> {
     let mut endpoints: Vec<WebhookEndpoint> = Vec::new();
     for endpoint in &config.webhooks.endpoints {
         let url = Url::parse(&endpoint.url)
             .with_context(|| format!("webhooks.endpoints: {:?} is not a URL", endpoint.url))?;
-        if url.scheme() != "http" {
-            anyhow::bail!(
-                "webhooks.endpoints: {url} must be http:// (this build sends no TLS; put a \
-                 TLS-originating proxy in front of https receivers)"
-            );
+        let loopback = url.host_str().is_some_and(is_loopback);
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => anyhow::bail!(
+                "webhooks.endpoints: {url} is plain http:// to another host, which would send \
+                 events and their signatures readable on the way: use https:// (http:// is \
+                 allowed only on a loopback address)"
+            ),
+            other => anyhow::bail!(
+                "webhooks.endpoints: {url} has the scheme {other}: only https:// (or http:// on \
+                 a loopback address)"
+            ),
         }
         if endpoints.iter().any(|e| e.url == endpoint.url) {
             anyhow::bail!("webhooks.endpoints: {url} is configured twice");
@@ -424,7 +442,18 @@ fn webhook_dispatcher(
 ) -> anyhow::Result<Dispatcher> {
     let settings = &config.webhooks;
     let timeout = Duration::from_millis(settings.timeout_ms.max(1));
-    let transport = HttpWebhooks::new(timeout).map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+    let extra_roots = settings
+        .ca_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read(path)
+                .with_context(|| format!("webhooks.ca_file: cannot read {}", path.display()))
+        })
+        .transpose()?;
+    let transport = HttpWebhooks::new(timeout, extra_roots.as_deref()).map_err(|e| {
+        let file = settings.ca_file.as_ref().map(|p| p.display().to_string());
+        anyhow::anyhow!("webhooks.ca_file {}: {e}", file.unwrap_or_default())
+    })?;
     let policy = RetryPolicy {
         max_attempts: settings.max_attempts.max(1),
         initial_backoff: Duration::from_millis(settings.initial_backoff_ms),
@@ -558,6 +587,43 @@ mod tests {
         assert!(with(|c| c.webauthn.ceremony_ttl_secs = 5_000_000).is_err());
         assert!(with(|c| c.webauthn.ceremony_grace_secs = 922_337_203_685).is_err());
         assert!(with(|c| c.webauthn.ceremony_ttl_secs = MAX_CEREMONY_TTL_SECS).is_ok());
+    }
+
+    fn endpoint(url: &str) -> crate::config::WebhookEndpointConfig {
+        crate::config::WebhookEndpointConfig {
+            url: url.into(),
+            secret: "a secret of sixteen or more".to_owned().into(),
+            events: None,
+        }
+    }
+
+    #[test]
+    fn webhook_endpoints_are_https_or_on_the_loopback() {
+        for good in [
+            "https://hooks.example/monetro",
+            "http://127.0.0.1:9000/hooks",
+            "http://127.8.0.1/hooks",
+            "http://localhost:9000/hooks",
+            "http://[::1]:9000/hooks",
+        ] {
+            assert!(
+                with(|c| c.webhooks.endpoints = vec![endpoint(good)]).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "http://hooks.internal:9000/monetro",
+            "http://10.0.0.7/hooks",
+            "http://localhost.evil.example/hooks",
+            "ftp://127.0.0.1/hooks",
+        ] {
+            let refused = with(|c| c.webhooks.endpoints = vec![endpoint(bad)]);
+            assert!(refused.is_err(), "{bad}");
+        }
+        let message = with(|c| c.webhooks.endpoints = vec![endpoint("http://hooks.example/")])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("use https://"), "{message}");
     }
 
     #[test]

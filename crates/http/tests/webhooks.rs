@@ -14,6 +14,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::receiver::Receiver;
+use common::tls::TestCa;
 use common::{ADMIN_TOKEN, AdminClient, Backend, Client, TestApp, spawn_with};
 use monetro_http::config::WebhookEndpointConfig;
 use reqwest::Method;
@@ -276,13 +277,22 @@ async fn sessions_and_admin_actions_are_reported(backend: Backend) {
     assert!(created.iter().all(|d| d["userId"] == user_id.as_str()));
     assert!(created.iter().all(|d| d["method"] == "password"));
     let revoked = data_of(&received, "session.revoked");
-    let reasons: Vec<&str> = revoked
+    // Deliveries run concurrently: compare regardless of order.
+    let mut reasons: Vec<&str> = revoked
         .iter()
         .map(|d| d["reason"].as_str().unwrap())
         .collect();
-    assert_eq!(reasons, ["logout", "admin"]);
-    assert_eq!(revoked[0]["sessionId"], created[0]["sessionId"]);
-    assert_eq!(revoked[1]["sessionId"], created[1]["sessionId"]);
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["admin", "logout"]);
+    let ids = |events: &[serde_json::Value]| {
+        let mut ids: Vec<String> = events
+            .iter()
+            .map(|d| d["sessionId"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&revoked), ids(&created), "each session ended once");
     let removed = &data_of(&received, "passkey.removed")[0];
     assert_eq!(removed["passkeyId"], passkey_id);
     assert_eq!(removed["by"], "admin");
@@ -290,7 +300,99 @@ async fn sessions_and_admin_actions_are_reported(backend: Backend) {
     assert_eq!(removed["userId"], user_id.as_str());
 }
 
+/// The service with one `https://` endpoint, a receiver with a certificate
+/// of `ca`, trusting `ca` only when `trusted`.
+async fn service_and_tls_receiver(
+    backend: Backend,
+    ca: &TestCa,
+    trusted: bool,
+) -> Option<(TestApp, Receiver, common::TempDir)> {
+    let dir = common::TempDir(
+        std::env::temp_dir().join(format!("monetro-ca-{}", uuid::Uuid::new_v4().simple())),
+    );
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let ca_file = dir.0.join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/hooks",
+        listener.local_addr().unwrap().port()
+    );
+    let receiver = Receiver::start_tls(listener, ca.acceptor.clone());
+    let app = spawn_with(backend, |config| {
+        config.webhooks.endpoints = vec![WebhookEndpointConfig {
+            url,
+            secret: SecretString::from(SECRET),
+            events: Some(vec!["account.created".into()]),
+        }];
+        config.webhooks.poll_interval_ms = 50;
+        config.webhooks.timeout_ms = 2000;
+        config.webhooks.initial_backoff_ms = 200;
+        config.webhooks.ca_file = trusted.then_some(ca_file);
+    })
+    .await?;
+    Some((app, receiver, dir))
+}
+
+async fn https_endpoints_are_delivered_to_when_their_certificate_is_trusted(backend: Backend) {
+    let ca = TestCa::new();
+    let Some((app, receiver, _dir)) = service_and_tls_receiver(backend, &ca, true).await else {
+        return;
+    };
+    Client::signup(&app, "tls@example.com").await;
+    let received = receiver
+        .wait_for("the event over TLS", |all| !all.is_empty())
+        .await;
+    assert_eq!(received[0].json()["type"], "account.created");
+    assert_eq!(received[0].json()["data"]["email"], "tls@example.com");
+    assert!(received[0].signature_is_valid(SECRET));
+    wait_for_metric(&app, "monetro_webhook_outbox_backlog 0").await;
+}
+
+async fn an_untrusted_certificate_is_a_failed_attempt(backend: Backend) {
+    let ca = TestCa::new();
+    let Some((app, receiver, _dir)) = service_and_tls_receiver(backend, &ca, false).await else {
+        return;
+    };
+    Client::signup(&app, "tls@example.com").await;
+    wait_for_metric(&app, "monetro_webhook_deliveries_total{result=\"retry\"}").await;
+    wait_for_metric(&app, "monetro_webhook_outbox_backlog 1").await;
+    let metrics = metrics(&app).await;
+    assert!(
+        metrics.contains("monetro_webhook_deliveries_total{result=\"delivered\"} 0"),
+        "never delivered: {metrics}"
+    );
+    assert!(receiver.all().is_empty(), "no request got through");
+}
+
+async fn metrics(app: &TestApp) -> String {
+    reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits (up to 20 s) until `/metrics` contains `line`.
+async fn wait_for_metric(app: &TestApp, line: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = metrics(app).await;
+        if metrics.contains(line) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {line:?} in {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 on_every_backend!(
+    https_endpoints_are_delivered_to_when_their_certificate_is_trusted,
+    an_untrusted_certificate_is_a_failed_attempt,
     sessions_and_admin_actions_are_reported,
     passkey_events_are_delivered_signed,
     failed_deliveries_are_retried_with_growing_delays
