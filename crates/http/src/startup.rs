@@ -12,8 +12,8 @@ use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
 use monetro_adapters::{
-    Argon2Hasher, CeremonyStore, DbSettings, DbStore, HttpWebhooks, JwtIssuer, LogNotifier,
-    RedisCeremonies, RedisSettings, SystemClock, TokenSettings,
+    Argon2Hasher, CeremonyStore, DbSettings, DbStore, HttpWebhooks, JwtIssuer, RedisCeremonies,
+    RedisSettings, SmtpNotifier, SmtpSettings, SmtpTls, SystemClock, TokenSettings,
 };
 use monetro_app::{App, Deps, RetryPolicy, Settings, WebhookDispatcher, WebhookEndpoint};
 use monetro_domain::{EventType, PasskeyHint};
@@ -23,9 +23,10 @@ use url::Url;
 
 use crate::admin::{self, AdminToken};
 use crate::client_ip::TrustedProxies;
-use crate::config::{CeremonyStoreKind, Config};
+use crate::config::{CeremonyStoreKind, Config, NotifierKind, SmtpTlsMode};
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
+use crate::notify::ServiceNotifier;
 use crate::routes::{self, RelatedOrigins};
 use crate::telemetry::RequestSpan;
 use crate::{secrets, security, slow_clients};
@@ -39,7 +40,7 @@ impl Deps for ServiceDeps {
     type Tokens = JwtIssuer;
     type Hasher = Argon2Hasher;
     type Clock = SystemClock;
-    type Notifier = LogNotifier;
+    type Notifier = ServiceNotifier;
 }
 
 /// Name of the cookie that carries the ceremony handles.
@@ -104,8 +105,10 @@ impl Application {
         let settings = app_settings(&config, keys.decoy_key())?;
         let ceremonies = open_ceremony_store(&config, &store).await?;
         let webhook_store = store.clone();
+        let metrics = web::Data::new(Metrics::new().context("metrics registry")?);
         let app =
-            App::<ServiceDeps>::new(store, ceremonies, tokens, hasher, SystemClock, settings)?;
+            App::<ServiceDeps>::new(store, ceremonies, tokens, hasher, SystemClock, settings)?
+                .with_notifier(notifier(&config, &metrics)?);
         let app = web::Data::new(app);
         let limits = web::Data::new(RateLimits::new(&config.rate_limit));
         spawn_housekeeping(app.clone(), limits.clone());
@@ -120,7 +123,6 @@ impl Application {
             .iter()
             .all(|o| o.starts_with("https://"));
         let cors_origins = config.server.cors_origins.clone();
-        let metrics = web::Data::new(Metrics::new().context("metrics registry")?);
         if !app.settings().webhooks.is_empty() {
             let dispatcher = webhook_dispatcher(&config, webhook_store, &app.settings().webhooks)?;
             let poll = Duration::from_millis(config.webhooks.poll_interval_ms.max(1));
@@ -341,6 +343,10 @@ pub fn validate(config: &Config) -> anyhow::Result<()> {
         "webauthn.ceremony_grace_secs must be at most {MAX_CEREMONY_GRACE_SECS}"
     );
     monetro_app::check_settings(&app_settings(config, Vec::new())?)?;
+    if config.notifier.kind == NotifierKind::Smtp {
+        SmtpNotifier::new(&smtp_settings(config)?)
+            .map_err(|e| anyhow::anyhow!("notifier.smtp: {e}"))?;
+    }
     TrustedProxies::parse(&config.server.trusted_proxies).map_err(anyhow::Error::msg)?;
     security::check_cors_origins(&config.server.cors_origins).map_err(anyhow::Error::msg)?;
     Ok(())
@@ -369,6 +375,70 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
         webhooks: webhook_endpoints(config)?,
         refresh_ttl: Duration::from_secs(config.tokens.refresh_ttl_secs),
         step_up_window: Duration::from_secs(config.tokens.step_up_window_secs),
+    })
+}
+
+/// The notifier of `notifier.kind`.
+fn notifier(config: &Config, metrics: &web::Data<Metrics>) -> anyhow::Result<ServiceNotifier> {
+    Ok(match config.notifier.kind {
+        NotifierKind::Log => ServiceNotifier::Log,
+        NotifierKind::Smtp => {
+            let settings = smtp_settings(config)?;
+            let smtp =
+                SmtpNotifier::new(&settings).map_err(|e| anyhow::anyhow!("notifier.smtp: {e}"))?;
+            tracing::info!(host = %settings.host, port = settings.port, tls = ?settings.tls,
+                "new-passkey notifications by email");
+            ServiceNotifier::Smtp {
+                smtp,
+                metrics: metrics.clone(),
+            }
+        }
+    })
+}
+
+/// `notifier.smtp`, checked: a host, both or neither of user name and
+/// password, a timeout, and TLS unless the server is on a loopback address.
+fn smtp_settings(config: &Config) -> anyhow::Result<SmtpSettings> {
+    let smtp = &config.notifier.smtp;
+    let host = smtp.host.trim();
+    anyhow::ensure!(
+        !host.is_empty(),
+        "notifier.kind is \"smtp\" but notifier.smtp.host is empty: set the SMTP server, or \
+         notifier.kind = \"log\""
+    );
+    let tls = match smtp.tls {
+        SmtpTlsMode::Starttls => SmtpTls::Starttls,
+        SmtpTlsMode::Tls => SmtpTls::Tls,
+        SmtpTlsMode::None => SmtpTls::None,
+    };
+    anyhow::ensure!(
+        tls != SmtpTls::None || is_loopback(host),
+        "notifier.smtp.tls = \"none\" would send mail and the SMTP password readable on the \
+         way to {host}: it is allowed only to a relay on a loopback address (127.0.0.1, ::1, \
+         localhost); use \"starttls\" or \"tls\""
+    );
+    anyhow::ensure!(
+        smtp.timeout_secs > 0,
+        "notifier.smtp.timeout_secs must be at least 1"
+    );
+    let credentials = match (&smtp.username, &smtp.password) {
+        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "notifier.smtp.username and notifier.smtp.password go together (the password \
+             best as MONETRO__NOTIFIER__SMTP__PASSWORD)"
+        ),
+    };
+    Ok(SmtpSettings {
+        host: host.to_owned(),
+        port: match smtp.port {
+            0 => tls.default_port(),
+            port => port,
+        },
+        tls,
+        from: smtp.from.clone(),
+        credentials,
+        timeout: Duration::from_secs(smtp.timeout_secs),
     })
 }
 
@@ -624,6 +694,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("use https://"), "{message}");
+    }
+
+    fn smtp(change: impl FnOnce(&mut crate::config::SmtpConfig)) -> anyhow::Result<()> {
+        with(|c| {
+            c.notifier.kind = NotifierKind::Smtp;
+            c.notifier.smtp.host = "smtp.example.com".into();
+            change(&mut c.notifier.smtp);
+        })
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_at_start_up() {
+        assert!(smtp(|_| {}).is_ok());
+        assert!(smtp(|s| s.tls = SmtpTlsMode::Tls).is_ok());
+        for loopback in ["127.0.0.1", "::1", "localhost"] {
+            assert!(
+                smtp(|s| {
+                    s.tls = SmtpTlsMode::None;
+                    s.host = loopback.into();
+                })
+                .is_ok(),
+                "{loopback}"
+            );
+        }
+        let plain = smtp(|s| s.tls = SmtpTlsMode::None).unwrap_err().to_string();
+        assert!(plain.contains("loopback"), "{plain}");
+        assert!(smtp(|s| s.host = " ".into()).is_err());
+        assert!(smtp(|s| s.from = "nobody".into()).is_err());
+        assert!(smtp(|s| s.timeout_secs = 0).is_err());
+        assert!(smtp(|s| s.username = Some("monetro".into())).is_err());
+        assert!(
+            smtp(|s| {
+                s.username = Some("monetro".into());
+                s.password = Some("secret".to_owned().into());
+            })
+            .is_ok()
+        );
+        assert!(
+            with(|c| c.notifier.smtp.host = String::new()).is_ok(),
+            "unchecked while the notifier is the log"
+        );
     }
 
     #[test]

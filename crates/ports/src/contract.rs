@@ -1124,6 +1124,28 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     );
 }
 
+/// [`crate::Notifier`]'s promise when its backend works: the notification
+/// is handed over (`Ok`), for an account with or without a display name
+/// and for a passkey name with characters beyond ASCII. Returns what was
+/// notified, `(email, passkey name)`, for the adapter's own checks.
+pub async fn notifier<N: crate::Notifier>(notifier: N) -> Vec<(String, String)> {
+    let ann = sample_user("notify-ann@example.com").user;
+    let nameless = User {
+        display_name: None,
+        ..sample_user("notify-bob@example.com").user
+    };
+    let mut sent = Vec::new();
+    for (user, name) in [(&ann, "Work laptop"), (&nameless, "Clé de sécurité")] {
+        let passkey = Passkey {
+            name: PasskeyName::parse(name).unwrap().unwrap(),
+            ..sample_passkey(user.id, name.as_bytes(), at(0))
+        };
+        notifier.passkey_added(user, &passkey).await.unwrap();
+        sent.push((user.email.as_str().to_owned(), name.to_owned()));
+    }
+    sent
+}
+
 /// [`Readiness`]'s promise on a working store.
 pub async fn readiness<S: Readiness>(store: S) {
     store.ping().await.unwrap();
@@ -1558,6 +1580,13 @@ mod tests {
     #[tokio::test]
     async fn memory_store_keeps_the_outbox_contract() {
         outbox(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_recording_notifier_keeps_the_notifier_contract() {
+        let recording = crate::memory::RecordingNotifier::default();
+        let notified = notifier(recording.clone()).await;
+        assert_eq!(recording.sent(), notified);
     }
 
     #[tokio::test]
