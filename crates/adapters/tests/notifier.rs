@@ -44,7 +44,7 @@ async fn the_smtp_notifier_keeps_the_contract_and_mails_each_owner() {
     assert_eq!(mails.len(), 2);
     for (mail, (email, passkey)) in mails.iter().zip(&notified) {
         assert_eq!(mail.from, "no-reply@monetro.test");
-        assert_eq!(mail.recipients, [email.clone()]);
+        assert_eq!(mail.recipients, std::slice::from_ref(email));
         assert!(mail.header("To").unwrap().contains(email.as_str()));
         assert_eq!(mail.header("Subject").unwrap(), PASSKEY_ADDED_SUBJECT);
         assert!(
@@ -57,7 +57,11 @@ async fn the_smtp_notifier_keeps_the_contract_and_mails_each_owner() {
         }
     }
     let first = &mails[0];
-    assert!(first.body().contains("Hello Ann Example,"), "{}", first.data);
+    assert!(
+        first.body().contains("Hello Ann Example,"),
+        "{}",
+        first.data
+    );
     assert!(first.body().contains("Settings > Security > Passkeys"));
 }
 
@@ -67,14 +71,17 @@ async fn an_unreachable_or_refusing_server_is_an_error() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let user = user();
-    let passkey = sample_passkey(user.id, b"cred", chrono::Utc::now());
+    let passkey = sample_passkey(user.id, b"cred", user.created_at);
     let unreachable = SmtpNotifier::new(&settings(port)).unwrap();
     assert!(unreachable.passkey_added(&user, &passkey).await.is_err());
 
     let refusing = SmtpSink::refusing().await;
     let notifier = SmtpNotifier::new(&settings(refusing.port)).unwrap();
     let error = notifier.passkey_added(&user, &passkey).await.unwrap_err();
-    assert!(error.0.contains("550") || error.0.contains("mailbox"), "{error}");
+    assert!(
+        error.0.contains("550") || error.0.contains("mailbox"),
+        "{error}"
+    );
     assert!(refusing.mails().is_empty());
 }
 

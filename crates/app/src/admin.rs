@@ -94,7 +94,11 @@ impl<D: Deps> App<D> {
         );
         let removed = match removal {
             Removal::Guarded => self.store.delete_passkey(user_id, id, events).await?,
-            Removal::Forced => self.store.delete_passkey_forced(user_id, id, events).await?,
+            Removal::Forced => {
+                self.store
+                    .delete_passkey_forced(user_id, id, events)
+                    .await?
+            }
         };
         if !removed {
             return Err(Error::PasskeyNotFound);

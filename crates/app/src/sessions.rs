@@ -10,8 +10,7 @@ use monetro_domain::{
     UserId,
 };
 use monetro_ports::{
-    AccessGrant, Clock, EndedSessionEvents, Rotation, SessionRepository, TokenIssuer,
-    VerifiedToken,
+    AccessGrant, Clock, EndedSessionEvents, Rotation, SessionRepository, TokenIssuer, VerifiedToken,
 };
 use rand::RngCore as _;
 use serde_json::json;
@@ -353,13 +352,21 @@ mod tests {
         assert_eq!(listed[0].id, ann.session_id);
         let id = ann.session_id.to_string();
         assert_eq!(
-            t.app.end_session(bob.user.id, &id, &RequestOrigin::default()).await.unwrap_err(),
+            t.app
+                .end_session(bob.user.id, &id, &RequestOrigin::default())
+                .await
+                .unwrap_err(),
             Error::SessionNotFound
         );
-        t.app.end_session(ann.user.id, &id, &RequestOrigin::default()).await.unwrap();
+        t.app
+            .end_session(ann.user.id, &id, &RequestOrigin::default())
+            .await
+            .unwrap();
         assert!(t.app.sessions(ann.user.id).await.unwrap().is_empty());
         assert!(matches!(
-            t.app.end_session(ann.user.id, "nope", &RequestOrigin::default()).await,
+            t.app
+                .end_session(ann.user.id, "nope", &RequestOrigin::default())
+                .await,
             Err(Error::Validation(_))
         ));
     }
@@ -369,7 +376,10 @@ mod tests {
         let t = TestApp::new();
         let first = signup(&t.app, "ann@example.com").await;
         let verified = t.app.authenticate(&first.token.token).await.unwrap();
-        t.app.logout(&verified, &RequestOrigin::default()).await.unwrap();
+        t.app
+            .logout(&verified, &RequestOrigin::default())
+            .await
+            .unwrap();
         assert_eq!(
             t.app.authenticate(&first.token.token).await.unwrap_err(),
             Error::Unauthorized

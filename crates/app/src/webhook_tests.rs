@@ -382,7 +382,13 @@ async fn an_operator_ending_sessions_and_forcing_a_removal_reports_it() {
             .unwrap(),
         1
     );
-    assert!(t.app.admin_sessions(&user.to_string()).await.unwrap().is_empty());
+    assert!(
+        t.app
+            .admin_sessions(&user.to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let revoked = events_of(&t.store, "session.revoked");
     let ended: Vec<Value> = revoked.iter().map(|d| d["sessionId"].clone()).collect();
     assert_eq!(
@@ -401,5 +407,8 @@ async fn an_operator_ending_sessions_and_forcing_a_removal_reports_it() {
     assert_eq!(removed[0]["passkeyId"], json!(id));
     assert_eq!(removed[0]["by"], "admin");
     assert_eq!(removed[0]["forced"], true);
-    assert_eq!(types(&t.store, PASSKEYS), ["passkey.registered", "passkey.removed"]);
+    assert_eq!(
+        types(&t.store, PASSKEYS),
+        ["passkey.registered", "passkey.removed"]
+    );
 }

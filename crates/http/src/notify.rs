@@ -2,6 +2,8 @@
 //! sent in the background so that a slow or unreachable SMTP server never
 //! holds up the request that added the passkey.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use monetro_adapters::{LogNotifier, SmtpNotifier};
 use monetro_domain::{Passkey, User};
@@ -16,7 +18,7 @@ pub enum ServiceNotifier {
     /// Each email is sent by a task of its own; its outcome is logged and
     /// counted in `monetro_notifications_total`.
     Smtp {
-        smtp: SmtpNotifier,
+        smtp: Arc<SmtpNotifier>,
         metrics: web::Data<Metrics>,
     },
 }

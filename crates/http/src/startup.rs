@@ -389,7 +389,7 @@ fn notifier(config: &Config, metrics: &web::Data<Metrics>) -> anyhow::Result<Ser
             tracing::info!(host = %settings.host, port = settings.port, tls = ?settings.tls,
                 "new-passkey notifications by email");
             ServiceNotifier::Smtp {
-                smtp,
+                smtp: std::sync::Arc::new(smtp),
                 metrics: metrics.clone(),
             }
         }
@@ -448,7 +448,9 @@ fn smtp_settings(config: &Config) -> anyhow::Result<SmtpSettings> {
 pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The configured endpoints, checked: `https://` URLs (`http://` only on

@@ -296,7 +296,11 @@ async fn ends_sessions_whose_tokens_then_stop_working(backend: Backend) {
     assert_eq!(listed.headers["cache-control"], "no-store");
     let sid = |session: &Value| claims_sid(session["token"].as_str().unwrap());
     let own = ann.get("/api/auth/sessions").await.body;
-    assert_eq!(session_ids(&listed.body), session_ids(&own), "what Ann sees");
+    assert_eq!(
+        session_ids(&listed.body),
+        session_ids(&own),
+        "what Ann sees"
+    );
     assert_eq!(session_ids(&listed.body).len(), 3);
     let first = &listed.body["sessions"][0];
     assert_eq!(first["current"], false, "the operator has no session");

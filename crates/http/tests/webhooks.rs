@@ -245,7 +245,9 @@ async fn sessions_and_admin_actions_are_reported(backend: Backend) {
     let passkey = ann.register().await;
     let passkey_id = passkey["id"].as_str().unwrap();
     assert_eq!(
-        ann.send(Method::POST, "/api/auth/logout", None).await.status,
+        ann.send(Method::POST, "/api/auth/logout", None)
+            .await
+            .status,
         204
     );
     let login = Client::new(&app)

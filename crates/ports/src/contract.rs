@@ -832,12 +832,18 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
         ..sample_session(ann.id, 10)
     };
     let bobs = sample_session(bob.id, 20);
-    store.create_session(first.clone(), token(1), Vec::new()).await.unwrap();
+    store
+        .create_session(first.clone(), token(1), Vec::new())
+        .await
+        .unwrap();
     store
         .create_session(second.clone(), token(2), Vec::new())
         .await
         .unwrap();
-    store.create_session(bobs.clone(), token(3), Vec::new()).await.unwrap();
+    store
+        .create_session(bobs.clone(), token(3), Vec::new())
+        .await
+        .unwrap();
     assert_eq!(
         store.find_session(first.id).await.unwrap(),
         Some(first.clone())
@@ -852,7 +858,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     // Rotation: the current token is replaced; the session is seen again.
     let elsewhere = RequestOrigin::new(Some("203.0.113.5".into()), Some("Safari"));
     let rotated = store
-        .rotate_session(token(1), token(11), at(40), at(40 + 86_400), &elsewhere, no_events)
+        .rotate_session(
+            token(1),
+            token(11),
+            at(40),
+            at(40 + 86_400),
+            &elsewhere,
+            no_events,
+        )
         .await
         .unwrap();
     let expected = AuthSession {
@@ -868,7 +881,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     );
     assert_eq!(
         store
-            .rotate_session(token(99), token(98), at(41), at(41 + 86_400), &elsewhere, no_events)
+            .rotate_session(
+                token(99),
+                token(98),
+                at(41),
+                at(41 + 86_400),
+                &elsewhere,
+                no_events
+            )
             .await
             .unwrap(),
         Rotation::Refused,
@@ -877,7 +897,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
 
     // Reuse of the rotated-out token revokes the whole session.
     let reused = store
-        .rotate_session(token(1), token(12), at(50), at(50 + 86_400), &elsewhere, no_events)
+        .rotate_session(
+            token(1),
+            token(12),
+            at(50),
+            at(50 + 86_400),
+            &elsewhere,
+            no_events,
+        )
         .await
         .unwrap();
     let Rotation::Reused(revoked) = reused else {
@@ -887,7 +914,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     assert_eq!(revoked.revoked_at, Some(at(50)));
     assert_eq!(
         store
-            .rotate_session(token(11), token(13), at(51), at(51 + 86_400), &elsewhere, no_events)
+            .rotate_session(
+                token(11),
+                token(13),
+                at(51),
+                at(51 + 86_400),
+                &elsewhere,
+                no_events
+            )
             .await
             .unwrap(),
         Rotation::Refused,
@@ -906,7 +940,8 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
                 token(31),
                 at(20 + 86_400),
                 at(30 + 86_400),
-                &elsewhere, no_events
+                &elsewhere,
+                no_events
             )
             .await
             .unwrap(),
@@ -932,7 +967,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
             let origin = elsewhere.clone();
             async move {
                 store
-                    .rotate_session(token(4), token(40 + i), at(61), at(61 + 86_400), &origin, no_events)
+                    .rotate_session(
+                        token(4),
+                        token(40 + i),
+                        at(61),
+                        at(61 + 86_400),
+                        &origin,
+                        no_events,
+                    )
                     .await
                     .unwrap()
             }
@@ -1075,7 +1117,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
         .await
         .unwrap();
     store
-        .rotate_session(token(8), token(81), at(92), at(92 + 86_400), &elsewhere, no_events)
+        .rotate_session(
+            token(8),
+            token(81),
+            at(92),
+            at(92 + 86_400),
+            &elsewhere,
+            no_events,
+        )
         .await
         .unwrap();
     assert!(
@@ -1109,14 +1158,24 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
 
     // Purging: ended sessions go, live ones stay.
     let live = sample_session(bob.id, 100);
-    store.create_session(live.clone(), token(9), Vec::new()).await.unwrap();
+    store
+        .create_session(live.clone(), token(9), Vec::new())
+        .await
+        .unwrap();
     let purged = store.purge_sessions(at(100)).await.unwrap();
     assert_eq!(purged, 5, "the five revoked ones");
     assert_eq!(store.find_session(first.id).await.unwrap(), None);
     assert_eq!(store.find_session(live.id).await.unwrap(), Some(live));
     assert_eq!(
         store
-            .rotate_session(token(8), token(82), at(101), at(101 + 86_400), &elsewhere, no_events)
+            .rotate_session(
+                token(8),
+                token(82),
+                at(101),
+                at(101 + 86_400),
+                &elsewhere,
+                no_events
+            )
             .await
             .unwrap(),
         Rotation::Refused,
@@ -1217,7 +1276,11 @@ pub async fn change_events<
             .await
             .unwrap()
     );
-    assert_eq!(store.backlog().await.unwrap(), 0, "nothing removed, nothing written");
+    assert_eq!(
+        store.backlog().await.unwrap(),
+        0,
+        "nothing removed, nothing written"
+    );
     assert!(
         store
             .delete_passkey_forced(id, passkey.id, vec![sample_event(2, &[A])])
@@ -1248,19 +1311,40 @@ pub async fn change_events<
     );
     let origin = RequestOrigin::default();
     let rotated = store
-        .rotate_session(token(1), token(11), at(6), at(6 + 86_400), &origin, recorder())
+        .rotate_session(
+            token(1),
+            token(11),
+            at(6),
+            at(6 + 86_400),
+            &origin,
+            recorder(),
+        )
         .await
         .unwrap();
     assert!(matches!(rotated, Rotation::Rotated(_)));
     assert_eq!(store.backlog().await.unwrap(), 2, "a rotation ends nothing");
     let reused = store
-        .rotate_session(token(1), token(12), at(7), at(7 + 86_400), &origin, recorder())
+        .rotate_session(
+            token(1),
+            token(12),
+            at(7),
+            at(7 + 86_400),
+            &origin,
+            recorder(),
+        )
         .await
         .unwrap();
     assert!(matches!(reused, Rotation::Reused(_)));
     assert_eq!(store.backlog().await.unwrap(), 3, "reuse ended the session");
     store
-        .rotate_session(token(1), token(13), at(8), at(8 + 86_400), &origin, recorder())
+        .rotate_session(
+            token(1),
+            token(13),
+            at(8),
+            at(8 + 86_400),
+            &origin,
+            recorder(),
+        )
         .await
         .unwrap();
     assert_eq!(store.backlog().await.unwrap(), 3, "it had ended already");
@@ -1304,11 +1388,17 @@ pub async fn change_events<
         .await
         .unwrap();
     assert_eq!(
-        store.revoke_all_sessions(id, at(30), recorder()).await.unwrap(),
+        store
+            .revoke_all_sessions(id, at(30), recorder())
+            .await
+            .unwrap(),
         2
     );
     assert_eq!(
-        store.revoke_all_sessions(id, at(31), recorder()).await.unwrap(),
+        store
+            .revoke_all_sessions(id, at(31), recorder())
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(store.backlog().await.unwrap(), 6);

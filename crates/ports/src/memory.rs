@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::{
     AccessGrant, AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock,
-    CredentialRepository, DeliveryError, IssuedToken, Notifier, NotifyError, Outbox,
-    EndedSessionEvents, PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser,
-    TokenError, TokenIssuer, UserRepository, VerifiedToken, WebhookTransport,
+    CredentialRepository, DeliveryError, EndedSessionEvents, IssuedToken, Notifier, NotifyError,
+    Outbox, PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository, StoreError,
+    StoredUser, TokenError, TokenIssuer, UserRepository, VerifiedToken, WebhookTransport,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

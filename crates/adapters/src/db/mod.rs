@@ -25,8 +25,9 @@ use monetro_domain::{
     SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
-    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Outbox,
-    EndedSessionEvents, PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser, UserRepository,
+    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
+    EndedSessionEvents, Outbox, PoolStats, Readiness, Rotation, SessionRepository, StoreError,
+    StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");

@@ -628,23 +628,28 @@ macro_rules! queries {
             token: &[u8],
             outbox: &[OutboxEvent],
         ) -> QueryResult<usize> {
-            with_outbox(conn, outbox, |inserted| *inserted == 1, |conn| {
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::id.eq(DbUuid(session.id.0)),
-                    sessions::user_id.eq(DbUuid(session.user_id.0)),
-                    sessions::token_hash.eq(token),
-                    sessions::method.eq(session.method.as_str()),
-                    sessions::auth_time.eq(session.auth_time),
-                    sessions::created_at.eq(session.created_at),
-                    sessions::last_seen_at.eq(session.last_seen_at),
-                    sessions::expires_at.eq(session.expires_at),
-                    sessions::user_agent.eq(session.origin.user_agent.as_deref()),
-                    sessions::client_ip.eq(session.origin.client_ip.as_deref()),
-                    sessions::revoked_at.eq(session.revoked_at),
-                ))
-                .execute(conn)
-            })
+            with_outbox(
+                conn,
+                outbox,
+                |inserted| *inserted == 1,
+                |conn| {
+                    diesel::insert_into(sessions::table)
+                        .values((
+                            sessions::id.eq(DbUuid(session.id.0)),
+                            sessions::user_id.eq(DbUuid(session.user_id.0)),
+                            sessions::token_hash.eq(token),
+                            sessions::method.eq(session.method.as_str()),
+                            sessions::auth_time.eq(session.auth_time),
+                            sessions::created_at.eq(session.created_at),
+                            sessions::last_seen_at.eq(session.last_seen_at),
+                            sessions::expires_at.eq(session.expires_at),
+                            sessions::user_agent.eq(session.origin.user_agent.as_deref()),
+                            sessions::client_ip.eq(session.origin.client_ip.as_deref()),
+                            sessions::revoked_at.eq(session.revoked_at),
+                        ))
+                        .execute(conn)
+                },
+            )
         }
 
         /// Keeps `token` (the session's current one until now) as rotated
@@ -795,17 +800,22 @@ macro_rules! queries {
             now: DateTime<Utc>,
             outbox: &[OutboxEvent],
         ) -> QueryResult<usize> {
-            with_outbox(conn, outbox, |revoked| *revoked == 1, |conn| {
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::id.eq(DbUuid(id)))
-                        .filter(sessions::user_id.eq(DbUuid(user)))
-                        .filter(sessions::revoked_at.is_null())
-                        .filter(sessions::expires_at.gt(now)),
-                )
-                .set(sessions::revoked_at.eq(Some(now)))
-                .execute(conn)
-            })
+            with_outbox(
+                conn,
+                outbox,
+                |revoked| *revoked == 1,
+                |conn| {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::id.eq(DbUuid(id)))
+                            .filter(sessions::user_id.eq(DbUuid(user)))
+                            .filter(sessions::revoked_at.is_null())
+                            .filter(sessions::expires_at.gt(now)),
+                    )
+                    .set(sessions::revoked_at.eq(Some(now)))
+                    .execute(conn)
+                },
+            )
         }
 
         /// Revokes the user's active sessions and writes `events` of each,
@@ -896,14 +906,19 @@ macro_rules! queries {
             id: Uuid,
             outbox: &[OutboxEvent],
         ) -> QueryResult<usize> {
-            with_outbox(conn, outbox, |deleted| *deleted == 1, |conn| {
-                diesel::delete(
-                    passkeys::table
-                        .filter(passkeys::id.eq(DbUuid(id)))
-                        .filter(passkeys::user_id.eq(DbUuid(user))),
-                )
-                .execute(conn)
-            })
+            with_outbox(
+                conn,
+                outbox,
+                |deleted| *deleted == 1,
+                |conn| {
+                    diesel::delete(
+                        passkeys::table
+                            .filter(passkeys::id.eq(DbUuid(id)))
+                            .filter(passkeys::user_id.eq(DbUuid(user))),
+                    )
+                    .execute(conn)
+                },
+            )
         }
     };
 }

@@ -184,9 +184,7 @@ fn address_in(command: &str) -> String {
 }
 
 /// The lines of a DATA section up to the lone dot, dot-stuffing undone.
-async fn read_data(
-    lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-) -> Option<String> {
+async fn read_data(lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<String> {
     let mut data = String::new();
     loop {
         let mut line = String::new();

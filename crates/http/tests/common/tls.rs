@@ -28,9 +28,7 @@ impl TestCa {
         let server_key = KeyPair::generate().unwrap();
         let server_params =
             CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-        let server = server_params
-            .signed_by(&server_key, &ca, &ca_key)
-            .unwrap();
+        let server = server_params.signed_by(&server_key, &ca, &ca_key).unwrap();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
         let config = ServerConfig::builder()
             .with_no_client_auth()
