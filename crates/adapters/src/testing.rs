@@ -1,4 +1,7 @@
-//! Throw-away databases for tests: a fresh SQLite file, or a fresh
+//! Throw-away databases for tests, and an SMTP server that captures mail
+//! ([`SmtpSink`]).
+//!
+//! Databases: a fresh SQLite file, or a fresh
 //! PostgreSQL database on the server named by `MONETRO_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432`), dropped afterwards.
 //!
@@ -7,6 +10,10 @@
 #![allow(clippy::panic, clippy::expect_used)]
 
 use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
+
+mod smtp;
+
+pub use smtp::{CapturedMail, SmtpSink};
 
 const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 

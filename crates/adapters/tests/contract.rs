@@ -51,6 +51,8 @@ async fn whole_contract(make: impl Fn() -> Option<TestDatabase>) {
     contract::challenge_store(store, ann.user.id, bob.user.id).await;
     let Some(fresh) = make() else { return };
     contract::outbox(migrated(&fresh).await).await;
+    let Some(fresh) = make() else { return };
+    contract::change_events(migrated(&fresh).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

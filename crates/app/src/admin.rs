@@ -1,17 +1,22 @@
 //! What an operator does through the admin API: look accounts up, see
-//! their passkeys and security log, and remove a passkey.
+//! their passkeys, sessions and security log, remove a passkey and end
+//! sessions.
 //!
 //! The caller is trusted (the HTTP layer checked the admin token); every
 //! id arrives as the raw text of the request and is parsed here, so a
 //! malformed one is `Validation` and an unknown account `UserNotFound`.
 
 use monetro_domain::{
-    AuditEvent, AuditKind, Email, Error, EventType, PasskeyId, RequestOrigin, User, UserId,
+    AuditEvent, AuditKind, AuthSession, Email, Error, EventType, PasskeyId, RequestOrigin,
+    SessionId, User, UserId,
 };
-use monetro_ports::{CredentialRepository as _, UserRepository as _};
+use monetro_ports::{
+    Clock as _, CredentialRepository as _, SessionRepository as _, UserRepository as _,
+};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::sessions::SessionEnd;
 use crate::webhooks::event_data;
 use crate::{App, Deps, PasskeyList};
 
@@ -79,19 +84,21 @@ impl<D: Deps> App<D> {
         let user_id = parse_user_id(user_id)?;
         let id = PasskeyId::parse(passkey_id)?;
         self.existing_user(user_id).await?;
+        let events = self.outbox_event(
+            EventType::PasskeyRemoved,
+            event_data(
+                Some(user_id),
+                origin,
+                json!({ "passkeyId": id.0, "by": "admin", "forced": removal == Removal::Forced }),
+            ),
+        );
         let removed = match removal {
-            Removal::Guarded => {
-                let events = self.outbox_event(
-                    EventType::PasskeyRemoved,
-                    event_data(
-                        Some(user_id),
-                        origin,
-                        json!({ "passkeyId": id.0, "byAdmin": true }),
-                    ),
-                );
-                self.store.delete_passkey(user_id, id, events).await?
+            Removal::Guarded => self.store.delete_passkey(user_id, id, events).await?,
+            Removal::Forced => {
+                self.store
+                    .delete_passkey_forced(user_id, id, events)
+                    .await?
             }
-            Removal::Forced => self.store.delete_passkey_forced(user_id, id).await?,
         };
         if !removed {
             return Err(Error::PasskeyNotFound);
@@ -105,6 +112,46 @@ impl<D: Deps> App<D> {
         )
         .await;
         Ok(())
+    }
+
+    /// The account's active sessions, most recently seen first.
+    pub async fn admin_sessions(&self, id: &str) -> Result<Vec<AuthSession>, Error> {
+        let id = parse_user_id(id)?;
+        self.existing_user(id).await?;
+        Ok(self.store.list_sessions(id, self.clock.now()).await?)
+    }
+
+    /// Ends one of the account's active sessions (`session.revoked`,
+    /// reason `admin`); `SESSION_NOT_FOUND` when it is not one of them.
+    pub async fn admin_end_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), Error> {
+        let user_id = parse_user_id(user_id)?;
+        let id = SessionId::parse(session_id)?;
+        self.existing_user(user_id).await?;
+        if !self.revoke(user_id, id, SessionEnd::Admin, origin).await? {
+            return Err(Error::SessionNotFound);
+        }
+        Ok(())
+    }
+
+    /// Ends every active session of the account, each with its
+    /// `session.revoked` event; how many ended.
+    pub async fn admin_end_sessions(
+        &self,
+        user_id: &str,
+        origin: &RequestOrigin,
+    ) -> Result<u64, Error> {
+        let user_id = parse_user_id(user_id)?;
+        self.existing_user(user_id).await?;
+        let events = self.ended_events(SessionEnd::Admin, origin);
+        Ok(self
+            .store
+            .revoke_all_sessions(user_id, self.clock.now(), events)
+            .await?)
     }
 
     /// The account's security log, paged as the user's own

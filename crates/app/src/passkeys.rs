@@ -282,7 +282,11 @@ impl<D: Deps> App<D> {
         self.signed_in_user(user_id).await?;
         let events = self.outbox_event(
             EventType::PasskeyRemoved,
-            event_data(Some(user_id), origin, json!({ "passkeyId": id.0 })),
+            event_data(
+                Some(user_id),
+                origin,
+                json!({ "passkeyId": id.0, "by": "user" }),
+            ),
         );
         if !self.store.delete_passkey(user_id, id, events).await? {
             return Err(Error::PasskeyNotFound);

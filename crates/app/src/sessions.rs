@@ -6,13 +6,43 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use monetro_domain::{
-    AuthSession, Error, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, User, UserId,
+    AuthSession, Error, EventType, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, User,
+    UserId,
 };
-use monetro_ports::{AccessGrant, Clock, Rotation, SessionRepository, TokenIssuer, VerifiedToken};
+use monetro_ports::{
+    AccessGrant, Clock, EndedSessionEvents, Rotation, SessionRepository, TokenIssuer, VerifiedToken,
+};
 use rand::RngCore as _;
+use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use crate::webhooks::event_data;
 use crate::{App, Deps, Session};
+
+/// Why a session ended before its expiry: the `reason` of the
+/// `session.revoked` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Signed out (`POST /api/auth/logout`).
+    Logout,
+    /// Ended by its owner from a session (`DELETE /api/auth/sessions/{id}`).
+    Ended,
+    /// Ended by an operator through the admin API.
+    Admin,
+    /// A rotated-out refresh token of it was presented again.
+    Reuse,
+}
+
+impl SessionEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::Ended => "ended",
+            Self::Admin => "admin",
+            Self::Reuse => "reuse",
+        }
+    }
+}
 
 /// Bytes of randomness in a refresh token (256 bits).
 const REFRESH_TOKEN_BYTES: usize = 32;
@@ -64,9 +94,53 @@ impl<D: Deps> App<D> {
             origin: origin.clone(),
             revoked_at: None,
         };
-        self.store.create_session(session.clone(), hash).await?;
+        let events = self.outbox_event(
+            EventType::SessionCreated,
+            event_data(
+                Some(user.id),
+                origin,
+                json!({ "sessionId": session.id.0, "method": method.as_str() }),
+            ),
+        );
+        self.store
+            .create_session(session.clone(), hash, events)
+            .await?;
         tracing::info!(user = %user.id, session = %session.id, method = method.as_str(), "session started");
         self.session_body(user, &session, refresh_token, now)
+    }
+
+    /// The `session.revoked` events of sessions ended for `reason` by a
+    /// request from `origin`.
+    pub(crate) fn ended_events(
+        &self,
+        reason: SessionEnd,
+        origin: &RequestOrigin,
+    ) -> impl EndedSessionEvents + use<D> {
+        let factory = self.event_factory(EventType::SessionRevoked);
+        let origin = origin.clone();
+        move |user: UserId, session: SessionId| {
+            factory.event(event_data(
+                Some(user),
+                &origin,
+                json!({ "sessionId": session.0, "reason": reason.as_str() }),
+            ))
+        }
+    }
+
+    /// Revokes the user's session `id` for `reason`, with its event;
+    /// whether it was active.
+    pub(crate) async fn revoke(
+        &self,
+        user: UserId,
+        id: SessionId,
+        reason: SessionEnd,
+        origin: &RequestOrigin,
+    ) -> Result<bool, Error> {
+        let events = self.ended_events(reason, origin)(user, id);
+        Ok(self
+            .store
+            .revoke_session(user, id, self.clock.now(), events)
+            .await?)
     }
 
     pub(crate) fn refresh_expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -110,7 +184,14 @@ impl<D: Deps> App<D> {
         let (refresh_token, next) = new_refresh_token();
         let rotation = self
             .store
-            .rotate_session(presented, next, now, self.refresh_expiry(now), origin)
+            .rotate_session(
+                presented,
+                next,
+                now,
+                self.refresh_expiry(now),
+                origin,
+                self.ended_events(SessionEnd::Reuse, origin),
+            )
             .await?;
         let session = match rotation {
             Rotation::Rotated(session) => session,
@@ -140,10 +221,9 @@ impl<D: Deps> App<D> {
     }
 
     /// Ends the session of a bearer token.
-    pub async fn logout(&self, token: &VerifiedToken) -> Result<(), Error> {
+    pub async fn logout(&self, token: &VerifiedToken, origin: &RequestOrigin) -> Result<(), Error> {
         if let Some(id) = token.session_id {
-            self.store
-                .revoke_session(token.user_id, id, self.clock.now())
+            self.revoke(token.user_id, id, SessionEnd::Logout, origin)
                 .await?;
             tracing::info!(user = %token.user_id, session = %id, "signed out");
         }
@@ -152,11 +232,16 @@ impl<D: Deps> App<D> {
 
     /// Ends the session a refresh token belongs to (its current one or
     /// one it replaced); an unknown token ends nothing and is no error.
-    pub async fn logout_with_refresh_token(&self, token: &str) -> Result<(), Error> {
+    pub async fn logout_with_refresh_token(
+        &self,
+        token: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), Error> {
         let presented = presented_hash(token)?;
+        let events = self.ended_events(SessionEnd::Logout, origin);
         if self
             .store
-            .revoke_session_by_token(presented, self.clock.now())
+            .revoke_session_by_token(presented, self.clock.now(), events)
             .await?
         {
             tracing::info!("signed out with a refresh token");
@@ -172,14 +257,15 @@ impl<D: Deps> App<D> {
 
     /// Ends one of the user's sessions; `SESSION_NOT_FOUND` when it is not
     /// one of their active ones.
-    pub async fn end_session(&self, user_id: UserId, id: &str) -> Result<(), Error> {
+    pub async fn end_session(
+        &self,
+        user_id: UserId,
+        id: &str,
+        origin: &RequestOrigin,
+    ) -> Result<(), Error> {
         let id = SessionId::parse(id)?;
         self.signed_in_user(user_id).await?;
-        if !self
-            .store
-            .revoke_session(user_id, id, self.clock.now())
-            .await?
-        {
+        if !self.revoke(user_id, id, SessionEnd::Ended, origin).await? {
             return Err(Error::SessionNotFound);
         }
         tracing::info!(user = %user_id, session = %id, "session ended");
@@ -266,13 +352,21 @@ mod tests {
         assert_eq!(listed[0].id, ann.session_id);
         let id = ann.session_id.to_string();
         assert_eq!(
-            t.app.end_session(bob.user.id, &id).await.unwrap_err(),
+            t.app
+                .end_session(bob.user.id, &id, &RequestOrigin::default())
+                .await
+                .unwrap_err(),
             Error::SessionNotFound
         );
-        t.app.end_session(ann.user.id, &id).await.unwrap();
+        t.app
+            .end_session(ann.user.id, &id, &RequestOrigin::default())
+            .await
+            .unwrap();
         assert!(t.app.sessions(ann.user.id).await.unwrap().is_empty());
         assert!(matches!(
-            t.app.end_session(ann.user.id, "nope").await,
+            t.app
+                .end_session(ann.user.id, "nope", &RequestOrigin::default())
+                .await,
             Err(Error::Validation(_))
         ));
     }
@@ -282,7 +376,10 @@ mod tests {
         let t = TestApp::new();
         let first = signup(&t.app, "ann@example.com").await;
         let verified = t.app.authenticate(&first.token.token).await.unwrap();
-        t.app.logout(&verified).await.unwrap();
+        t.app
+            .logout(&verified, &RequestOrigin::default())
+            .await
+            .unwrap();
         assert_eq!(
             t.app.authenticate(&first.token.token).await.unwrap_err(),
             Error::Unauthorized
@@ -297,7 +394,7 @@ mod tests {
             .await
             .unwrap();
         t.app
-            .logout_with_refresh_token(&second.refresh_token)
+            .logout_with_refresh_token(&second.refresh_token, &RequestOrigin::default())
             .await
             .unwrap();
         assert_eq!(

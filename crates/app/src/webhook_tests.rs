@@ -41,6 +41,16 @@ fn with_webhooks() -> TestApp {
     TestApp::with(|settings| settings.webhooks = endpoints())
 }
 
+/// The endpoint for all events, here receiving only `account.created`.
+fn with_account_webhook() -> TestApp {
+    TestApp::with(|settings| {
+        settings.webhooks = vec![WebhookEndpoint {
+            events: Some(vec![EventType::AccountCreated]),
+            ..endpoints().remove(0)
+        }];
+    })
+}
+
 fn types(store: &MemoryStore, endpoint: &str) -> Vec<String> {
     store
         .pending_payloads(endpoint)
@@ -110,9 +120,11 @@ async fn changes_enqueue_their_events_for_the_endpoints_that_want_them() {
         types(&t.store, ALL),
         [
             "account.created",
+            "session.created",
             "passkey.registered",
             "passkey.renamed",
             "passkey.used",
+            "session.created",
             "passkey.removed"
         ]
     );
@@ -120,7 +132,7 @@ async fn changes_enqueue_their_events_for_the_endpoints_that_want_them() {
         types(&t.store, PASSKEYS),
         ["passkey.registered", "passkey.removed"]
     );
-    let registered: Value = serde_json::from_str(&t.store.pending_payloads(ALL)[1]).unwrap();
+    let registered: Value = serde_json::from_str(&t.store.pending_payloads(ALL)[2]).unwrap();
     assert_eq!(registered["data"]["userId"], json!(session.user.id.0));
     assert_eq!(registered["data"]["passkeyId"], json!(id));
     assert_eq!(registered["data"]["name"], "Laptop");
@@ -138,7 +150,7 @@ async fn refused_changes_enqueue_nothing_and_no_endpoints_means_no_rows() {
             .await
             .is_err()
     );
-    assert_eq!(types(&t.store, ALL), ["account.created"]);
+    assert_eq!(types(&t.store, ALL), ["account.created", "session.created"]);
 
     let plain = TestApp::new();
     signup(&plain.app, "bob@example.com").await;
@@ -147,7 +159,7 @@ async fn refused_changes_enqueue_nothing_and_no_endpoints_means_no_rows() {
 
 #[tokio::test]
 async fn deliveries_are_signed_and_marked_delivered() {
-    let t = with_webhooks();
+    let t = with_account_webhook();
     signup(&t.app, "ann@example.com").await;
     let transport = RecordingWebhooks::default();
     let dispatcher = WebhookDispatcher::new(
@@ -181,7 +193,7 @@ async fn deliveries_are_signed_and_marked_delivered() {
 
 #[tokio::test]
 async fn failures_are_retried_with_growing_delays_then_given_up() {
-    let t = with_webhooks();
+    let t = with_account_webhook();
     signup(&t.app, "ann@example.com").await;
     let transport = RecordingWebhooks::default();
     let failure = || Err(DeliveryError("HTTP 500".into()));
@@ -252,4 +264,151 @@ async fn a_new_passkey_is_notified_and_a_failing_notifier_does_not_fail_it() {
     t.notifier.set_failing(true);
     register(&t, session.user.id, &mut SoftAuthenticator::new()).await;
     assert_eq!(t.store.count_passkeys(session.user.id).await.unwrap(), 2);
+}
+
+/// The `data` of every pending event of `kind` for the all-events endpoint.
+fn events_of(store: &MemoryStore, kind: &str) -> Vec<Value> {
+    store
+        .pending_payloads(ALL)
+        .iter()
+        .map(|p| serde_json::from_str::<Value>(p).unwrap())
+        .filter(|body| body["type"] == kind)
+        .map(|body| body["data"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn sessions_report_their_start_and_every_kind_of_end() {
+    let t = with_webhooks();
+    let device = RequestOrigin::new(Some("203.0.113.7".into()), Some("Firefox"));
+    let first = signup(&t.app, "ann@example.com").await;
+    let user = first.user.id;
+    let second = t
+        .app
+        .login("ann@example.com", "correct horse".into(), &device)
+        .await
+        .unwrap();
+    let created = events_of(&t.store, "session.created");
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[1]["sessionId"], json!(second.session_id.0));
+    assert_eq!(created[1]["userId"], json!(user.0));
+    assert_eq!(created[1]["method"], "password");
+    assert_eq!(created[1]["clientIp"], "203.0.113.7");
+
+    // Signing out with the bearer token, and ending another session.
+    let verified = t.app.authenticate(&second.token.token).await.unwrap();
+    t.app.logout(&verified, &device).await.unwrap();
+    t.app
+        .end_session(user, &first.session_id.to_string(), &device)
+        .await
+        .unwrap();
+    // A refresh token used twice ends its session.
+    let third = t
+        .app
+        .login("ann@example.com", "correct horse".into(), &device)
+        .await
+        .unwrap();
+    t.app.refresh(&third.refresh_token, &device).await.unwrap();
+    assert!(t.app.refresh(&third.refresh_token, &device).await.is_err());
+    assert!(
+        t.app.refresh(&third.refresh_token, &device).await.is_err(),
+        "ended already: no second event"
+    );
+    // Signing out with a refresh token.
+    let fourth = t
+        .app
+        .login("ann@example.com", "correct horse".into(), &device)
+        .await
+        .unwrap();
+    t.app
+        .logout_with_refresh_token(&fourth.refresh_token, &device)
+        .await
+        .unwrap();
+    t.app
+        .logout_with_refresh_token(&fourth.refresh_token, &device)
+        .await
+        .unwrap();
+
+    let revoked: Vec<(Value, Value)> = events_of(&t.store, "session.revoked")
+        .into_iter()
+        .map(|data| {
+            assert_eq!(data["userId"], json!(user.0));
+            assert_eq!(data["userAgent"], "Firefox");
+            (data["sessionId"].clone(), data["reason"].clone())
+        })
+        .collect();
+    assert_eq!(
+        revoked,
+        [
+            (json!(second.session_id.0), json!("logout")),
+            (json!(first.session_id.0), json!("ended")),
+            (json!(third.session_id.0), json!("reuse")),
+            (json!(fourth.session_id.0), json!("logout")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_operator_ending_sessions_and_forcing_a_removal_reports_it() {
+    let t = with_webhooks();
+    let operator = RequestOrigin::new(Some("10.0.0.9".into()), Some("admin-cli"));
+    let mut authenticator = SoftAuthenticator::new();
+    let first = signup(&t.app, "ann@example.com").await;
+    let user = first.user.id;
+    let id = register(&t, user, &mut authenticator).await;
+    let second = t
+        .app
+        .login("ann@example.com", "correct horse".into(), &operator)
+        .await
+        .unwrap();
+    let listed = t.app.admin_sessions(&user.to_string()).await.unwrap();
+    assert_eq!(listed.len(), 2);
+
+    t.app
+        .admin_end_session(&user.to_string(), &first.session_id.to_string(), &operator)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .admin_end_session(&user.to_string(), &first.session_id.to_string(), &operator)
+            .await
+            .unwrap_err(),
+        monetro_domain::Error::SessionNotFound
+    );
+    assert_eq!(
+        t.app
+            .admin_end_sessions(&user.to_string(), &operator)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        t.app
+            .admin_sessions(&user.to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let revoked = events_of(&t.store, "session.revoked");
+    let ended: Vec<Value> = revoked.iter().map(|d| d["sessionId"].clone()).collect();
+    assert_eq!(
+        ended,
+        [json!(first.session_id.0), json!(second.session_id.0)]
+    );
+    assert!(revoked.iter().all(|d| d["reason"] == "admin"));
+    assert!(revoked.iter().all(|d| d["clientIp"] == "10.0.0.9"));
+
+    t.app
+        .admin_remove_passkey(&user.to_string(), &id, crate::Removal::Forced, &operator)
+        .await
+        .unwrap();
+    let removed = events_of(&t.store, "passkey.removed");
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0]["passkeyId"], json!(id));
+    assert_eq!(removed[0]["by"], "admin");
+    assert_eq!(removed[0]["forced"], true);
+    assert_eq!(
+        types(&t.store, PASSKEYS),
+        ["passkey.registered", "passkey.removed"]
+    );
 }

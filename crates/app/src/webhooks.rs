@@ -72,36 +72,59 @@ pub(crate) fn event_data(user: Option<UserId>, origin: &RequestOrigin, fields: V
     data
 }
 
+/// Events of one type and moment for the endpoints that subscribe to it.
+#[derive(Clone)]
+pub(crate) struct EventFactory {
+    event_type: EventType,
+    endpoints: Vec<String>,
+    occurred_at: DateTime<Utc>,
+}
+
+impl EventFactory {
+    /// The event with `data`; nothing when no endpoint subscribes.
+    pub(crate) fn event(&self, data: Value) -> Vec<OutboxEvent> {
+        if self.endpoints.is_empty() {
+            return Vec::new();
+        }
+        let id = Uuid::now_v7();
+        let payload = json!({
+            "id": id,
+            "type": self.event_type.as_str(),
+            "occurredAt": self.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "data": data,
+        });
+        vec![OutboxEvent {
+            id,
+            event_type: self.event_type,
+            occurred_at: self.occurred_at,
+            payload: payload.to_string(),
+            endpoints: self.endpoints.clone(),
+        }]
+    }
+}
+
 impl<D: Deps> App<D> {
     /// The event of now for the endpoints that subscribe to `event_type`;
     /// nothing when none does, so a service without webhooks writes no
     /// outbox rows.
     pub(crate) fn outbox_event(&self, event_type: EventType, data: Value) -> Vec<OutboxEvent> {
-        let endpoints: Vec<String> = self
-            .settings
-            .webhooks
-            .iter()
-            .filter(|endpoint| endpoint.wants(event_type))
-            .map(|endpoint| endpoint.url.clone())
-            .collect();
-        if endpoints.is_empty() {
-            return Vec::new();
-        }
-        let id = Uuid::now_v7();
-        let occurred_at = self.clock.now();
-        let payload = json!({
-            "id": id,
-            "type": event_type.as_str(),
-            "occurredAt": occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "data": data,
-        });
-        vec![OutboxEvent {
-            id,
+        self.event_factory(event_type).event(data)
+    }
+
+    /// Makes events of `event_type`, occurring now, for its subscribers;
+    /// for stores that learn an event's subject inside their transaction.
+    pub(crate) fn event_factory(&self, event_type: EventType) -> EventFactory {
+        EventFactory {
             event_type,
-            occurred_at,
-            payload: payload.to_string(),
-            endpoints,
-        }]
+            endpoints: self
+                .settings
+                .webhooks
+                .iter()
+                .filter(|endpoint| endpoint.wants(event_type))
+                .map(|endpoint| endpoint.url.clone())
+                .collect(),
+            occurred_at: self.clock.now(),
+        }
     }
 
     /// Enqueues events that report no stored change. Best effort, like the

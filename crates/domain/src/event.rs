@@ -16,10 +16,15 @@ pub enum EventType {
     PasskeyUsed,
     /// A sign-in presented a credential id the service does not know.
     UnknownCredentialSeen,
+    /// A sign-in started a session.
+    SessionCreated,
+    /// A session ended before its expiry (sign-out, ended from another
+    /// device or by an operator, refresh-token reuse).
+    SessionRevoked,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         Self::AccountCreated,
         Self::PasswordLogin,
         Self::PasswordChanged,
@@ -28,6 +33,8 @@ impl EventType {
         Self::PasskeyRemoved,
         Self::PasskeyUsed,
         Self::UnknownCredentialSeen,
+        Self::SessionCreated,
+        Self::SessionRevoked,
     ];
 
     /// The `type` of the webhook body.
@@ -41,6 +48,8 @@ impl EventType {
             Self::PasskeyRemoved => "passkey.removed",
             Self::PasskeyUsed => "passkey.used",
             Self::UnknownCredentialSeen => "passkey.unknown_credential_seen",
+            Self::SessionCreated => "session.created",
+            Self::SessionRevoked => "session.revoked",
         }
     }
 

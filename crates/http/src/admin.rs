@@ -1,5 +1,5 @@
-//! The admin API: operators look accounts up, see their passkeys and
-//! security log, and remove passkeys. It is served on its own listener
+//! The admin API: operators look accounts up, see their passkeys,
+//! sessions and security log, remove passkeys and end sessions. It is served on its own listener
 //! (`admin.bind`, see [`crate::startup`]), never on the public one, and
 //! every request on that listener needs the configured admin token, checked
 //! before routing, so even unknown paths answer `401` without it.
@@ -27,7 +27,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::config::AdminConfig;
-use crate::dto::{AuditEventBody, AuditPage, PasskeyBody, PasskeyListBody, UserBody};
+use crate::dto::{
+    AuditEventBody, AuditPage, PasskeyBody, PasskeyListBody, SessionInfoBody, SessionListBody,
+    UserBody,
+};
 use crate::error::{ApiError, ErrorBody, answers};
 use crate::extract::{Requester, client_ip};
 use crate::routes::accounts::DEFAULT_AUDIT_PAGE;
@@ -143,6 +146,21 @@ fn table<D: Deps>() -> Vec<(Method, &'static str, Route)> {
             Method::GET,
             "/admin/api/users/{id}/audit",
             web::to(audit::<D>),
+        ),
+        (
+            Method::GET,
+            "/admin/api/users/{id}/sessions",
+            web::to(sessions::<D>),
+        ),
+        (
+            Method::DELETE,
+            "/admin/api/users/{id}/sessions",
+            web::to(end_sessions::<D>),
+        ),
+        (
+            Method::DELETE,
+            "/admin/api/users/{id}/sessions/{sessionId}",
+            web::to(end_session::<D>),
         ),
     ]
 }
@@ -429,6 +447,130 @@ pub async fn audit<D: Deps>(
     }))
 }
 
+/// An account's active sessions, most recently seen first.
+///
+/// The shape of the user's own list; `current` is always `false` (the
+/// operator's token belongs to no session).
+#[utoipa::path(
+    get,
+    path = "/admin/api/users/{id}/sessions",
+    operation_id = "adminListSessions",
+    tag = "admin",
+    security(("adminToken" = [])),
+    params(("id" = String, Path, format = Uuid, description = USER_ID)),
+    responses(
+        (status = 200, description = "The account's active sessions", body = SessionListBody),
+        (status = 400, description = "`VALIDATION_FAILED`: the id is not a UUID",
+            body = ErrorBody),
+        (status = 401, description = ADMIN_UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = "`USER_NOT_FOUND`: no such account", body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn sessions<D: Deps>(
+    app: web::Data<App<D>>,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sessions = app.admin_sessions(&id).await?;
+    tracing::info!(%request_id, user = %id, count = sessions.len(), "admin: sessions listed");
+    Ok(HttpResponse::Ok().json(SessionListBody {
+        sessions: sessions
+            .iter()
+            .map(|s| SessionInfoBody::new(s, None))
+            .collect(),
+    }))
+}
+
+/// Ends one of an account's sessions.
+///
+/// Its refresh token and access tokens stop working at once; other systems
+/// get `session.revoked` with `reason` `admin`.
+#[utoipa::path(
+    delete,
+    path = "/admin/api/users/{id}/sessions/{sessionId}",
+    operation_id = "adminEndSession",
+    tag = "admin",
+    security(("adminToken" = [])),
+    params(
+        ("id" = String, Path, format = Uuid, description = USER_ID),
+        ("sessionId" = String, Path, format = Uuid, description = "The session's `id`"),
+    ),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 400, description = "`VALIDATION_FAILED`: an id is not a UUID",
+            body = ErrorBody),
+        (status = 401, description = ADMIN_UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = "`USER_NOT_FOUND`: no such account; \
+            `SESSION_NOT_FOUND`: no such active session of this account", body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn end_session<D: Deps>(
+    app: web::Data<App<D>>,
+    request_id: RequestId,
+    requester: Requester,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user_id, session_id) = path.into_inner();
+    let outcome = app
+        .admin_end_session(&user_id, &session_id, &requester.0)
+        .await;
+    match &outcome {
+        Ok(()) => tracing::info!(%request_id, user = %user_id, session = %session_id,
+            "admin: session ended"),
+        Err(error) => tracing::info!(%request_id, user = %user_id, session = %session_id,
+            code = error.code().as_str(), "admin: session not ended"),
+    }
+    outcome?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// How many sessions an operator ended.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AdminEndedSessions)]
+pub struct EndedSessionsBody {
+    /// The sessions that were active and are now ended (0 when none was).
+    ended: u64,
+}
+
+/// Ends every active session of an account.
+///
+/// Signs the person out everywhere (a stolen device, a compromised
+/// account); each ended session gets its `session.revoked` event.
+#[utoipa::path(
+    delete,
+    path = "/admin/api/users/{id}/sessions",
+    operation_id = "adminEndSessions",
+    tag = "admin",
+    security(("adminToken" = [])),
+    params(("id" = String, Path, format = Uuid, description = USER_ID)),
+    responses(
+        (status = 200, description = "Ended; how many", body = EndedSessionsBody),
+        (status = 400, description = "`VALIDATION_FAILED`: the id is not a UUID",
+            body = ErrorBody),
+        (status = 401, description = ADMIN_UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = "`USER_NOT_FOUND`: no such account", body = ErrorBody),
+        (status = 500, description = answers::INTERNAL, body = ErrorBody),
+        (status = 503, description = answers::UNAVAILABLE, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait: `1`"))),
+    )
+)]
+pub async fn end_sessions<D: Deps>(
+    app: web::Data<App<D>>,
+    request_id: RequestId,
+    requester: Requester,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let ended = app.admin_end_sessions(&id, &requester.0).await?;
+    tracing::info!(%request_id, user = %id, ended, "admin: all sessions ended");
+    Ok(HttpResponse::Ok().json(EndedSessionsBody { ended }))
+}
+
 const ADMIN_UNAUTHORIZED: &str = "`UNAUTHORIZED`: the admin token is missing or wrong \
     (every path of the admin listener answers so without it)";
 
@@ -442,9 +584,19 @@ const ADMIN_UNAUTHORIZED: &str = "`UNAUTHORIZED`: the admin token is missing or 
             non-2xx answer has the body `{\"error\": {\"code\", \"message\"}}`; an unknown \
             route answers `404 NOT_FOUND` and a method a route lacks `405 METHOD_NOT_ALLOWED`.",
     ),
-    paths(find_user, user, passkeys, remove_passkey, audit, document),
+    paths(
+        find_user,
+        user,
+        passkeys,
+        remove_passkey,
+        audit,
+        sessions,
+        end_sessions,
+        end_session,
+        document
+    ),
     modifiers(&AdminTokenScheme),
-    tags((name = "admin", description = "Accounts, their passkeys and their security log")),
+    tags((name = "admin", description = "Accounts, their passkeys, sessions and security log")),
 )]
 pub struct AdminApiDoc;
 

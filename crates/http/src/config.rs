@@ -36,6 +36,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
+    pub notifier: NotifierConfig,
     /// The admin API; off unless `admin.bind` is set.
     #[serde(default)]
     pub admin: AdminConfig,
@@ -175,6 +176,9 @@ pub struct WebhooksConfig {
     pub batch_size: u32,
     /// Delivered rows are deleted after this long.
     pub retain_delivered_secs: u64,
+    /// PEM file of CAs trusted for `https://` endpoints besides the
+    /// built-in (Mozilla) roots, e.g. an internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +189,51 @@ pub struct WebhookEndpointConfig {
     pub secret: SecretString,
     /// Event types sent to it; absent for all.
     pub events: Option<Vec<String>>,
+}
+
+/// How people hear of a new passkey on their account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierConfig {
+    pub kind: NotifierKind,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifierKind {
+    /// An info line in the service log.
+    Log,
+    /// An email to the account's address.
+    Smtp,
+}
+
+/// The SMTP server of `notifier.kind = "smtp"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// 0: the usual port of the TLS mode.
+    pub port: u16,
+    pub tls: SmtpTlsMode,
+    /// The `From` mailbox.
+    pub from: String,
+    pub username: Option<String>,
+    /// Best given as `MONETRO__NOTIFIER__SMTP__PASSWORD`.
+    pub password: Option<SecretString>,
+    /// Seconds to connect and for each SMTP command.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTlsMode {
+    /// STARTTLS, required.
+    Starttls,
+    /// Implicit TLS.
+    Tls,
+    /// Plain text: only to a relay on a loopback address.
+    None,
 }
 
 /// The admin API's own listener and the token it requires.
@@ -316,7 +365,28 @@ mod tests {
         assert_eq!(config.tokens.refresh_ttl_secs, 30 * 86_400);
         assert_eq!(config.tokens.step_up_window_secs, 600);
         assert_eq!(config.admin.listen_address(), None, "the admin API is off");
+        assert_eq!(config.notifier.kind, NotifierKind::Log);
+        assert_eq!(config.notifier.smtp.tls, SmtpTlsMode::Starttls);
+        assert!(config.webhooks.ca_file.is_none());
         assert!(config.admin.token.is_none());
+    }
+
+    #[test]
+    fn the_smtp_password_comes_from_the_environment() {
+        let variables = HashMap::from([
+            ("MONETRO__NOTIFIER__KIND".to_owned(), "smtp".to_owned()),
+            (
+                "MONETRO__NOTIFIER__SMTP__PASSWORD".to_owned(),
+                "from the environment".to_owned(),
+            ),
+        ]);
+        let config = Config::from_sources("", &variables).unwrap();
+        assert_eq!(config.notifier.kind, NotifierKind::Smtp);
+        let password = config.notifier.smtp.password.unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&password),
+            "from the environment"
+        );
     }
 
     #[test]

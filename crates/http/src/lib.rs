@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod limits;
 mod metrics;
+mod notify;
 mod openapi;
 mod pages;
 pub mod routes;

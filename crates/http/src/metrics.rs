@@ -27,6 +27,7 @@ pub struct Metrics {
     pool: IntGaugeVec,
     webhook_deliveries: IntCounterVec,
     webhook_backlog: IntGauge,
+    notifications: IntCounterVec,
 }
 
 /// A request being served: counted in `http_requests_in_flight` until
@@ -96,8 +97,16 @@ impl Metrics {
             "webhook_outbox_backlog",
             "Webhook deliveries waiting in the outbox (due or scheduled for a retry)",
         )?;
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "notifications_total",
+                "New-passkey emails by result: sent or failed",
+            ),
+            &["result"],
+        )?;
         registry.register(Box::new(webhook_deliveries.clone()))?;
         registry.register(Box::new(webhook_backlog.clone()))?;
+        registry.register(Box::new(notifications.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -107,6 +116,7 @@ impl Metrics {
             pool,
             webhook_deliveries,
             webhook_backlog,
+            notifications,
         })
     }
 
@@ -152,6 +162,11 @@ impl Metrics {
                 .with_label_values(&[result])
                 .inc_by(count as u64);
         }
+    }
+
+    /// One email's outcome: `sent` or `failed`.
+    pub fn observe_notification(&self, result: &str) {
+        self.notifications.with_label_values(&[result]).inc();
     }
 
     pub fn set_webhook_backlog(&self, pending: u64) {

@@ -12,8 +12,8 @@ use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::{HttpServer, web};
 use anyhow::Context as _;
 use monetro_adapters::{
-    Argon2Hasher, CeremonyStore, DbSettings, DbStore, HttpWebhooks, JwtIssuer, LogNotifier,
-    RedisCeremonies, RedisSettings, SystemClock, TokenSettings,
+    Argon2Hasher, CeremonyStore, DbSettings, DbStore, HttpWebhooks, JwtIssuer, RedisCeremonies,
+    RedisSettings, SmtpNotifier, SmtpSettings, SmtpTls, SystemClock, TokenSettings,
 };
 use monetro_app::{App, Deps, RetryPolicy, Settings, WebhookDispatcher, WebhookEndpoint};
 use monetro_domain::{EventType, PasskeyHint};
@@ -23,9 +23,10 @@ use url::Url;
 
 use crate::admin::{self, AdminToken};
 use crate::client_ip::TrustedProxies;
-use crate::config::{CeremonyStoreKind, Config};
+use crate::config::{CeremonyStoreKind, Config, NotifierKind, SmtpTlsMode};
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
+use crate::notify::ServiceNotifier;
 use crate::routes::{self, RelatedOrigins};
 use crate::telemetry::RequestSpan;
 use crate::{secrets, security, slow_clients};
@@ -39,7 +40,7 @@ impl Deps for ServiceDeps {
     type Tokens = JwtIssuer;
     type Hasher = Argon2Hasher;
     type Clock = SystemClock;
-    type Notifier = LogNotifier;
+    type Notifier = ServiceNotifier;
 }
 
 /// Name of the cookie that carries the ceremony handles.
@@ -104,8 +105,10 @@ impl Application {
         let settings = app_settings(&config, keys.decoy_key())?;
         let ceremonies = open_ceremony_store(&config, &store).await?;
         let webhook_store = store.clone();
+        let metrics = web::Data::new(Metrics::new().context("metrics registry")?);
         let app =
-            App::<ServiceDeps>::new(store, ceremonies, tokens, hasher, SystemClock, settings)?;
+            App::<ServiceDeps>::new(store, ceremonies, tokens, hasher, SystemClock, settings)?
+                .with_notifier(notifier(&config, &metrics)?);
         let app = web::Data::new(app);
         let limits = web::Data::new(RateLimits::new(&config.rate_limit));
         spawn_housekeeping(app.clone(), limits.clone());
@@ -120,7 +123,6 @@ impl Application {
             .iter()
             .all(|o| o.starts_with("https://"));
         let cors_origins = config.server.cors_origins.clone();
-        let metrics = web::Data::new(Metrics::new().context("metrics registry")?);
         if !app.settings().webhooks.is_empty() {
             let dispatcher = webhook_dispatcher(&config, webhook_store, &app.settings().webhooks)?;
             let poll = Duration::from_millis(config.webhooks.poll_interval_ms.max(1));
@@ -341,6 +343,10 @@ pub fn validate(config: &Config) -> anyhow::Result<()> {
         "webauthn.ceremony_grace_secs must be at most {MAX_CEREMONY_GRACE_SECS}"
     );
     monetro_app::check_settings(&app_settings(config, Vec::new())?)?;
+    if config.notifier.kind == NotifierKind::Smtp {
+        SmtpNotifier::new(&smtp_settings(config)?)
+            .map_err(|e| anyhow::anyhow!("notifier.smtp: {e}"))?;
+    }
     TrustedProxies::parse(&config.server.trusted_proxies).map_err(anyhow::Error::msg)?;
     security::check_cors_origins(&config.server.cors_origins).map_err(anyhow::Error::msg)?;
     Ok(())
@@ -372,18 +378,102 @@ fn app_settings(config: &Config, decoy_key: Vec<u8>) -> anyhow::Result<Settings>
     })
 }
 
-/// The configured endpoints, checked: `http://` URLs (this build has no
-/// TLS), each once, with a secret and known event types.
+/// The notifier of `notifier.kind`.
+fn notifier(config: &Config, metrics: &web::Data<Metrics>) -> anyhow::Result<ServiceNotifier> {
+    Ok(match config.notifier.kind {
+        NotifierKind::Log => ServiceNotifier::Log,
+        NotifierKind::Smtp => {
+            let settings = smtp_settings(config)?;
+            let smtp =
+                SmtpNotifier::new(&settings).map_err(|e| anyhow::anyhow!("notifier.smtp: {e}"))?;
+            tracing::info!(host = %settings.host, port = settings.port, tls = ?settings.tls,
+                "new-passkey notifications by email");
+            ServiceNotifier::Smtp {
+                smtp: std::sync::Arc::new(smtp),
+                metrics: metrics.clone(),
+            }
+        }
+    })
+}
+
+/// `notifier.smtp`, checked: a host, both or neither of user name and
+/// password, a timeout, and TLS unless the server is on a loopback address.
+fn smtp_settings(config: &Config) -> anyhow::Result<SmtpSettings> {
+    let smtp = &config.notifier.smtp;
+    let host = smtp.host.trim();
+    anyhow::ensure!(
+        !host.is_empty(),
+        "notifier.kind is \"smtp\" but notifier.smtp.host is empty: set the SMTP server, or \
+         notifier.kind = \"log\""
+    );
+    let tls = match smtp.tls {
+        SmtpTlsMode::Starttls => SmtpTls::Starttls,
+        SmtpTlsMode::Tls => SmtpTls::Tls,
+        SmtpTlsMode::None => SmtpTls::None,
+    };
+    anyhow::ensure!(
+        tls != SmtpTls::None || is_loopback(host),
+        "notifier.smtp.tls = \"none\" would send mail and the SMTP password readable on the \
+         way to {host}: it is allowed only to a relay on a loopback address (127.0.0.1, ::1, \
+         localhost); use \"starttls\" or \"tls\""
+    );
+    anyhow::ensure!(
+        smtp.timeout_secs > 0,
+        "notifier.smtp.timeout_secs must be at least 1"
+    );
+    let credentials = match (&smtp.username, &smtp.password) {
+        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "notifier.smtp.username and notifier.smtp.password go together (the password \
+             best as MONETRO__NOTIFIER__SMTP__PASSWORD)"
+        ),
+    };
+    Ok(SmtpSettings {
+        host: host.to_owned(),
+        port: match smtp.port {
+            0 => tls.default_port(),
+            port => port,
+        },
+        tls,
+        from: smtp.from.clone(),
+        credentials,
+        timeout: Duration::from_secs(smtp.timeout_secs),
+    })
+}
+
+/// Whether `host` (a name, an IP address, or an IPv6 address in
+/// brackets) is this machine's loopback, where plain text cannot be read
+/// on the way.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The configured endpoints, checked: `https://` URLs (`http://` only on
+/// a loopback address, e.g. a TLS-originating sidecar), each once, with a
+/// secret and known event types.
 fn webhook_endpoints(config: &Config) -> anyhow::Result<Vec<WebhookEndpoint>> {
     let mut endpoints: Vec<WebhookEndpoint> = Vec::new();
     for endpoint in &config.webhooks.endpoints {
         let url = Url::parse(&endpoint.url)
             .with_context(|| format!("webhooks.endpoints: {:?} is not a URL", endpoint.url))?;
-        if url.scheme() != "http" {
-            anyhow::bail!(
-                "webhooks.endpoints: {url} must be http:// (this build sends no TLS; put a \
-                 TLS-originating proxy in front of https receivers)"
-            );
+        let loopback = url.host_str().is_some_and(is_loopback);
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => anyhow::bail!(
+                "webhooks.endpoints: {url} is plain http:// to another host, which would send \
+                 events and their signatures readable on the way: use https:// (http:// is \
+                 allowed only on a loopback address)"
+            ),
+            other => anyhow::bail!(
+                "webhooks.endpoints: {url} has the scheme {other}: only https:// (or http:// on \
+                 a loopback address)"
+            ),
         }
         if endpoints.iter().any(|e| e.url == endpoint.url) {
             anyhow::bail!("webhooks.endpoints: {url} is configured twice");
@@ -424,7 +514,18 @@ fn webhook_dispatcher(
 ) -> anyhow::Result<Dispatcher> {
     let settings = &config.webhooks;
     let timeout = Duration::from_millis(settings.timeout_ms.max(1));
-    let transport = HttpWebhooks::new(timeout).map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+    let extra_roots = settings
+        .ca_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read(path)
+                .with_context(|| format!("webhooks.ca_file: cannot read {}", path.display()))
+        })
+        .transpose()?;
+    let transport = HttpWebhooks::new(timeout, extra_roots.as_deref()).map_err(|e| {
+        let file = settings.ca_file.as_ref().map(|p| p.display().to_string());
+        anyhow::anyhow!("webhooks.ca_file {}: {e}", file.unwrap_or_default())
+    })?;
     let policy = RetryPolicy {
         max_attempts: settings.max_attempts.max(1),
         initial_backoff: Duration::from_millis(settings.initial_backoff_ms),
@@ -558,6 +659,84 @@ mod tests {
         assert!(with(|c| c.webauthn.ceremony_ttl_secs = 5_000_000).is_err());
         assert!(with(|c| c.webauthn.ceremony_grace_secs = 922_337_203_685).is_err());
         assert!(with(|c| c.webauthn.ceremony_ttl_secs = MAX_CEREMONY_TTL_SECS).is_ok());
+    }
+
+    fn endpoint(url: &str) -> crate::config::WebhookEndpointConfig {
+        crate::config::WebhookEndpointConfig {
+            url: url.into(),
+            secret: "a secret of sixteen or more".to_owned().into(),
+            events: None,
+        }
+    }
+
+    #[test]
+    fn webhook_endpoints_are_https_or_on_the_loopback() {
+        for good in [
+            "https://hooks.example/monetro",
+            "http://127.0.0.1:9000/hooks",
+            "http://127.8.0.1/hooks",
+            "http://localhost:9000/hooks",
+            "http://[::1]:9000/hooks",
+        ] {
+            assert!(
+                with(|c| c.webhooks.endpoints = vec![endpoint(good)]).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "http://hooks.internal:9000/monetro",
+            "http://10.0.0.7/hooks",
+            "http://localhost.evil.example/hooks",
+            "ftp://127.0.0.1/hooks",
+        ] {
+            let refused = with(|c| c.webhooks.endpoints = vec![endpoint(bad)]);
+            assert!(refused.is_err(), "{bad}");
+        }
+        let message = with(|c| c.webhooks.endpoints = vec![endpoint("http://hooks.example/")])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("use https://"), "{message}");
+    }
+
+    fn smtp(change: impl FnOnce(&mut crate::config::SmtpConfig)) -> anyhow::Result<()> {
+        with(|c| {
+            c.notifier.kind = NotifierKind::Smtp;
+            c.notifier.smtp.host = "smtp.example.com".into();
+            change(&mut c.notifier.smtp);
+        })
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_at_start_up() {
+        assert!(smtp(|_| {}).is_ok());
+        assert!(smtp(|s| s.tls = SmtpTlsMode::Tls).is_ok());
+        for loopback in ["127.0.0.1", "::1", "localhost"] {
+            assert!(
+                smtp(|s| {
+                    s.tls = SmtpTlsMode::None;
+                    s.host = loopback.into();
+                })
+                .is_ok(),
+                "{loopback}"
+            );
+        }
+        let plain = smtp(|s| s.tls = SmtpTlsMode::None).unwrap_err().to_string();
+        assert!(plain.contains("loopback"), "{plain}");
+        assert!(smtp(|s| s.host = " ".into()).is_err());
+        assert!(smtp(|s| s.from = "nobody".into()).is_err());
+        assert!(smtp(|s| s.timeout_secs = 0).is_err());
+        assert!(smtp(|s| s.username = Some("monetro".into())).is_err());
+        assert!(
+            smtp(|s| {
+                s.username = Some("monetro".into());
+                s.password = Some("secret".to_owned().into());
+            })
+            .is_ok()
+        );
+        assert!(
+            with(|c| c.notifier.smtp.host = String::new()).is_ok(),
+            "unchecked while the notifier is the log"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The admin API on its own listener: the token, finding accounts, their
 //! passkeys (listing and removing, with the last-credential guard), their
-//! security log, the separation of the two listeners, the admin OpenAPI
+//! sessions (listing and ending one or all), their security log, the
+//! separation of the two listeners, the admin OpenAPI
 //! document, and the start-up refusal of a half-configured admin API.
 #![allow(
     clippy::unwrap_used,
@@ -23,6 +24,7 @@ on_every_backend!(
     removes_a_passkey_which_then_no_longer_signs_in,
     the_last_way_to_sign_in_goes_only_when_forced,
     reads_the_security_log_in_pages,
+    ends_sessions_whose_tokens_then_stop_working,
     each_listener_serves_only_its_own_routes,
 );
 
@@ -247,6 +249,150 @@ async fn removes_a_passkey_which_then_no_longer_signs_in(backend: Backend) {
     assert_eq!(newest["type"], "passkey.removed_by_admin", "{}", log.body);
     assert_eq!(newest["passkeyId"], passkey_id.as_str());
     assert_eq!(newest["clientIp"], "127.0.0.1");
+}
+
+/// Signs `email` in with the password; the session body.
+async fn login(app: &TestApp, email: &str) -> Value {
+    let answer = Client::new(app)
+        .post(
+            "/api/auth/login",
+            json!({ "email": email, "password": "correct horse battery" }),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
+}
+
+/// A client holding the access token of a session body.
+fn holding(app: &TestApp, session: &Value) -> Client {
+    let mut client = Client::new(app);
+    client.token = Some(session["token"].as_str().unwrap().to_owned());
+    client
+}
+
+fn session_ids(list: &Value) -> BTreeSet<String> {
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn ends_sessions_whose_tokens_then_stop_working(backend: Backend) {
+    let Some(app) = spawn_with_admin(backend).await else {
+        return;
+    };
+    let admin = AdminClient::new(&app);
+    let ann = Client::signup(&app, "ann@example.com").await;
+    let ann_id = user_id(&ann.get("/api/auth/me").await.body);
+    let laptop = login(&app, "ann@example.com").await;
+    let phone = login(&app, "ann@example.com").await;
+    let bob = Client::signup(&app, "bob@example.com").await;
+    let bob_id = user_id(&bob.get("/api/auth/me").await.body);
+
+    let listed = admin.get(&format!("{USERS}/{ann_id}/sessions")).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.headers["cache-control"], "no-store");
+    let sid = |session: &Value| claims_sid(session["token"].as_str().unwrap());
+    let own = ann.get("/api/auth/sessions").await.body;
+    assert_eq!(
+        session_ids(&listed.body),
+        session_ids(&own),
+        "what Ann sees"
+    );
+    assert_eq!(session_ids(&listed.body).len(), 3);
+    let first = &listed.body["sessions"][0];
+    assert_eq!(first["current"], false, "the operator has no session");
+    assert_eq!(first["method"], "password");
+    assert!(first["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    // One session ends: its access and refresh tokens are refused.
+    let laptop_sid = sid(&laptop);
+    let ended = admin
+        .delete(&format!("{USERS}/{ann_id}/sessions/{laptop_sid}"))
+        .await;
+    assert_eq!(ended.status, 204, "{}", ended.body);
+    holding(&app, &laptop)
+        .get("/api/auth/me")
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    Client::new(&app)
+        .post(
+            "/api/auth/token/refresh",
+            json!({ "refreshToken": laptop["refreshToken"] }),
+        )
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    assert_eq!(holding(&app, &phone).get("/api/auth/me").await.status, 200);
+    admin
+        .delete(&format!("{USERS}/{ann_id}/sessions/{laptop_sid}"))
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+    admin
+        .delete(&format!("{USERS}/{bob_id}/sessions/{}", sid(&phone)))
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+    assert_eq!(holding(&app, &phone).get("/api/auth/me").await.status, 200);
+
+    // All of them: Ann is signed out everywhere, Bob is not.
+    let all = admin.delete(&format!("{USERS}/{ann_id}/sessions")).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body, json!({ "ended": 2 }));
+    for token_holder in [holding(&app, &phone), ann] {
+        token_holder
+            .get("/api/auth/me")
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+    }
+    Client::new(&app)
+        .post(
+            "/api/auth/token/refresh",
+            json!({ "refreshToken": phone["refreshToken"] }),
+        )
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    let none = admin.get(&format!("{USERS}/{ann_id}/sessions")).await;
+    assert_eq!(none.body, json!({ "sessions": [] }));
+    let again = admin.delete(&format!("{USERS}/{ann_id}/sessions")).await;
+    assert_eq!(again.body, json!({ "ended": 0 }));
+    assert_eq!(bob.get("/api/auth/me").await.status, 200);
+
+    // Unknown accounts and malformed ids.
+    let nobody = uuid::Uuid::new_v4();
+    for answer in [
+        admin.get(&format!("{USERS}/{nobody}/sessions")).await,
+        admin.delete(&format!("{USERS}/{nobody}/sessions")).await,
+        admin
+            .delete(&format!("{USERS}/{nobody}/sessions/{laptop_sid}"))
+            .await,
+    ] {
+        answer.assert_error(404, "USER_NOT_FOUND");
+    }
+    for answer in [
+        admin.get(&format!("{USERS}/not-a-uuid/sessions")).await,
+        admin
+            .delete(&format!("{USERS}/{ann_id}/sessions/not-a-uuid"))
+            .await,
+    ] {
+        answer.assert_error(400, "VALIDATION_FAILED");
+    }
+    AdminClient::with_token(&app, None)
+        .delete(&format!("{USERS}/{bob_id}/sessions"))
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    assert_eq!(bob.get("/api/auth/me").await.status, 200);
+}
+
+/// The `sid` claim of an access token.
+fn claims_sid(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&bytes).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
 }
 
 async fn the_last_way_to_sign_in_goes_only_when_forced(backend: Backend) {

@@ -276,7 +276,8 @@ async fn no_event_is_lost_across_a_restart(db: monetro_adapters::testing::TestDa
         format!(
             "[webhooks]\npoll_interval_ms = 50\ninitial_backoff_ms = 200\nmax_backoff_secs = 1\n\
              timeout_ms = 1000\n\n[[webhooks.endpoints]]\n\
-             url = \"http://127.0.0.1:{receiver_port}/hooks\"\nsecret = \"restart test secret 0123\"\n"
+             url = \"http://127.0.0.1:{receiver_port}/hooks\"\nsecret = \"restart test secret 0123\"\n\
+             events = [\"account.created\", \"password.login\"]\n"
         ),
     )
     .unwrap();

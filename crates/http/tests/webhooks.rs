@@ -14,7 +14,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::receiver::Receiver;
-use common::{Backend, Client, TestApp, spawn_with};
+use common::tls::TestCa;
+use common::{ADMIN_TOKEN, AdminClient, Backend, Client, TestApp, spawn_with};
 use monetro_http::config::WebhookEndpointConfig;
 use reqwest::Method;
 use secrecy::SecretString;
@@ -27,6 +28,14 @@ const SECRET: &str = "test webhook secret, long enough";
 async fn service_and_receiver(
     backend: Backend,
     initial_backoff_ms: u64,
+) -> Option<(TestApp, Receiver)> {
+    service_and_receiver_with(backend, initial_backoff_ms, |_| {}).await
+}
+
+async fn service_and_receiver_with(
+    backend: Backend,
+    initial_backoff_ms: u64,
+    tweak: impl FnOnce(&mut monetro_http::config::Config),
 ) -> Option<(TestApp, Receiver)> {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
@@ -43,6 +52,7 @@ async fn service_and_receiver(
         config.webhooks.poll_interval_ms = 50;
         config.webhooks.timeout_ms = 2000;
         config.webhooks.initial_backoff_ms = initial_backoff_ms;
+        tweak(config);
     })
     .await?;
     Some((app, receiver))
@@ -89,9 +99,11 @@ async fn passkey_events_are_delivered_signed(backend: Backend) {
         "passkey.used",
         "passkey.removed",
         "passkey.unknown_credential_seen",
+        "session.created",
+        "session.created",
     ];
     let received = receiver
-        .wait_for("six events", |all| all.len() >= expected.len())
+        .wait_for("eight events", |all| all.len() >= expected.len())
         .await;
     let mut got = types(&received);
     got.sort();
@@ -153,7 +165,11 @@ async fn passkey_events_are_delivered_signed(backend: Backend) {
 
 async fn failed_deliveries_are_retried_with_growing_delays(backend: Backend) {
     let backoff = Duration::from_millis(400);
-    let Some((app, receiver)) = service_and_receiver(backend, backoff.as_millis() as u64).await
+    let subscribe = |config: &mut monetro_http::config::Config| {
+        config.webhooks.endpoints[0].events = Some(vec!["account.created".into()]);
+    };
+    let Some((app, receiver)) =
+        service_and_receiver_with(backend, backoff.as_millis() as u64, subscribe).await
     else {
         return;
     };
@@ -201,7 +217,185 @@ async fn failed_deliveries_are_retried_with_growing_delays(backend: Backend) {
     );
 }
 
+/// The `data` of every received event of `kind`, in the order received.
+fn data_of(received: &[common::receiver::Received], kind: &str) -> Vec<serde_json::Value> {
+    received
+        .iter()
+        .map(common::receiver::Received::json)
+        .filter(|body| body["type"] == kind)
+        .map(|body| body["data"].clone())
+        .collect()
+}
+
+async fn sessions_and_admin_actions_are_reported(backend: Backend) {
+    let Some((app, receiver)) = service_and_receiver_with(backend, 300, |config| {
+        config.admin.bind = Some("127.0.0.1:0".into());
+        config.admin.token = Some(ADMIN_TOKEN.to_owned().into());
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = AdminClient::new(&app);
+    let mut ann = Client::signup(&app, "ann@example.com").await;
+    let user_id = ann.get("/api/auth/me").await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let passkey = ann.register().await;
+    let passkey_id = passkey["id"].as_str().unwrap();
+    assert_eq!(
+        ann.send(Method::POST, "/api/auth/logout", None)
+            .await
+            .status,
+        204
+    );
+    let login = Client::new(&app)
+        .post(
+            "/api/auth/login",
+            json!({ "email": "ann@example.com", "password": "correct horse battery" }),
+        )
+        .await;
+    assert_eq!(login.status, 200);
+    let forced = admin
+        .delete(&format!(
+            "/admin/api/users/{user_id}/passkeys/{passkey_id}?force=true"
+        ))
+        .await;
+    assert_eq!(forced.status, 204, "{}", forced.body);
+    let ended = admin
+        .delete(&format!("/admin/api/users/{user_id}/sessions"))
+        .await;
+    assert_eq!(ended.body["ended"], 1);
+
+    let received = receiver
+        .wait_for("every event", |all| {
+            data_of(all, "session.revoked").len() >= 2 && data_of(all, "passkey.removed").len() == 1
+        })
+        .await;
+    assert!(received.iter().all(|r| r.signature_is_valid(SECRET)));
+    let created = data_of(&received, "session.created");
+    assert_eq!(created.len(), 2, "sign-up and login");
+    assert!(created.iter().all(|d| d["userId"] == user_id.as_str()));
+    assert!(created.iter().all(|d| d["method"] == "password"));
+    let revoked = data_of(&received, "session.revoked");
+    // Deliveries run concurrently: compare regardless of order.
+    let mut reasons: Vec<&str> = revoked
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["admin", "logout"]);
+    let ids = |events: &[serde_json::Value]| {
+        let mut ids: Vec<String> = events
+            .iter()
+            .map(|d| d["sessionId"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&revoked), ids(&created), "each session ended once");
+    let removed = &data_of(&received, "passkey.removed")[0];
+    assert_eq!(removed["passkeyId"], passkey_id);
+    assert_eq!(removed["by"], "admin");
+    assert_eq!(removed["forced"], true);
+    assert_eq!(removed["userId"], user_id.as_str());
+}
+
+/// The service with one `https://` endpoint, a receiver with a certificate
+/// of `ca`, trusting `ca` only when `trusted`.
+async fn service_and_tls_receiver(
+    backend: Backend,
+    ca: &TestCa,
+    trusted: bool,
+) -> Option<(TestApp, Receiver, common::TempDir)> {
+    let dir = common::TempDir(
+        std::env::temp_dir().join(format!("monetro-ca-{}", uuid::Uuid::new_v4().simple())),
+    );
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let ca_file = dir.0.join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/hooks",
+        listener.local_addr().unwrap().port()
+    );
+    let receiver = Receiver::start_tls(listener, ca.acceptor.clone());
+    let app = spawn_with(backend, |config| {
+        config.webhooks.endpoints = vec![WebhookEndpointConfig {
+            url,
+            secret: SecretString::from(SECRET),
+            events: Some(vec!["account.created".into()]),
+        }];
+        config.webhooks.poll_interval_ms = 50;
+        config.webhooks.timeout_ms = 2000;
+        config.webhooks.initial_backoff_ms = 200;
+        config.webhooks.ca_file = trusted.then_some(ca_file);
+    })
+    .await?;
+    Some((app, receiver, dir))
+}
+
+async fn https_endpoints_are_delivered_to_when_their_certificate_is_trusted(backend: Backend) {
+    let ca = TestCa::new();
+    let Some((app, receiver, _dir)) = service_and_tls_receiver(backend, &ca, true).await else {
+        return;
+    };
+    Client::signup(&app, "tls@example.com").await;
+    let received = receiver
+        .wait_for("the event over TLS", |all| !all.is_empty())
+        .await;
+    assert_eq!(received[0].json()["type"], "account.created");
+    assert_eq!(received[0].json()["data"]["email"], "tls@example.com");
+    assert!(received[0].signature_is_valid(SECRET));
+    wait_for_metric(&app, "monetro_webhook_outbox_backlog 0").await;
+}
+
+async fn an_untrusted_certificate_is_a_failed_attempt(backend: Backend) {
+    let ca = TestCa::new();
+    let Some((app, receiver, _dir)) = service_and_tls_receiver(backend, &ca, false).await else {
+        return;
+    };
+    Client::signup(&app, "tls@example.com").await;
+    wait_for_metric(&app, "monetro_webhook_deliveries_total{result=\"retry\"}").await;
+    wait_for_metric(&app, "monetro_webhook_outbox_backlog 1").await;
+    let metrics = metrics(&app).await;
+    assert!(
+        metrics.contains("monetro_webhook_deliveries_total{result=\"delivered\"} 0"),
+        "never delivered: {metrics}"
+    );
+    assert!(receiver.all().is_empty(), "no request got through");
+}
+
+async fn metrics(app: &TestApp) -> String {
+    reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits (up to 20 s) until `/metrics` contains `line`.
+async fn wait_for_metric(app: &TestApp, line: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = metrics(app).await;
+        if metrics.contains(line) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {line:?} in {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 on_every_backend!(
+    https_endpoints_are_delivered_to_when_their_certificate_is_trusted,
+    an_untrusted_certificate_is_a_failed_attempt,
+    sessions_and_admin_actions_are_reported,
     passkey_events_are_delivered_signed,
     failed_deliveries_are_retried_with_growing_delays
 );

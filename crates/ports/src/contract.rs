@@ -558,28 +558,28 @@ pub async fn forced_removal<S: UserRepository + CredentialRepository>(store: S) 
     );
     assert!(
         !store
-            .delete_passkey_forced(hank.user.id, hers.id)
+            .delete_passkey_forced(hank.user.id, hers.id, Vec::new())
             .await
             .unwrap(),
         "another user's passkey is not found"
     );
     assert!(
         !store
-            .delete_passkey_forced(gail.user.id, PasskeyId::random())
+            .delete_passkey_forced(gail.user.id, PasskeyId::random(), Vec::new())
             .await
             .unwrap()
     );
     assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 1);
     assert!(
         store
-            .delete_passkey_forced(gail.user.id, hers.id)
+            .delete_passkey_forced(gail.user.id, hers.id, Vec::new())
             .await
             .unwrap()
     );
     assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 0);
     assert!(
         !store
-            .delete_passkey_forced(gail.user.id, hers.id)
+            .delete_passkey_forced(gail.user.id, hers.id, Vec::new())
             .await
             .unwrap(),
         "removed once"
@@ -832,12 +832,18 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
         ..sample_session(ann.id, 10)
     };
     let bobs = sample_session(bob.id, 20);
-    store.create_session(first.clone(), token(1)).await.unwrap();
     store
-        .create_session(second.clone(), token(2))
+        .create_session(first.clone(), token(1), Vec::new())
         .await
         .unwrap();
-    store.create_session(bobs.clone(), token(3)).await.unwrap();
+    store
+        .create_session(second.clone(), token(2), Vec::new())
+        .await
+        .unwrap();
+    store
+        .create_session(bobs.clone(), token(3), Vec::new())
+        .await
+        .unwrap();
     assert_eq!(
         store.find_session(first.id).await.unwrap(),
         Some(first.clone())
@@ -852,7 +858,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     // Rotation: the current token is replaced; the session is seen again.
     let elsewhere = RequestOrigin::new(Some("203.0.113.5".into()), Some("Safari"));
     let rotated = store
-        .rotate_session(token(1), token(11), at(40), at(40 + 86_400), &elsewhere)
+        .rotate_session(
+            token(1),
+            token(11),
+            at(40),
+            at(40 + 86_400),
+            &elsewhere,
+            no_events,
+        )
         .await
         .unwrap();
     let expected = AuthSession {
@@ -868,7 +881,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     );
     assert_eq!(
         store
-            .rotate_session(token(99), token(98), at(41), at(41 + 86_400), &elsewhere)
+            .rotate_session(
+                token(99),
+                token(98),
+                at(41),
+                at(41 + 86_400),
+                &elsewhere,
+                no_events
+            )
             .await
             .unwrap(),
         Rotation::Refused,
@@ -877,7 +897,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
 
     // Reuse of the rotated-out token revokes the whole session.
     let reused = store
-        .rotate_session(token(1), token(12), at(50), at(50 + 86_400), &elsewhere)
+        .rotate_session(
+            token(1),
+            token(12),
+            at(50),
+            at(50 + 86_400),
+            &elsewhere,
+            no_events,
+        )
         .await
         .unwrap();
     let Rotation::Reused(revoked) = reused else {
@@ -887,7 +914,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     assert_eq!(revoked.revoked_at, Some(at(50)));
     assert_eq!(
         store
-            .rotate_session(token(11), token(13), at(51), at(51 + 86_400), &elsewhere)
+            .rotate_session(
+                token(11),
+                token(13),
+                at(51),
+                at(51 + 86_400),
+                &elsewhere,
+                no_events
+            )
             .await
             .unwrap(),
         Rotation::Refused,
@@ -906,7 +940,8 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
                 token(31),
                 at(20 + 86_400),
                 at(30 + 86_400),
-                &elsewhere
+                &elsewhere,
+                no_events
             )
             .await
             .unwrap(),
@@ -923,7 +958,7 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     // Racing rotations with one token: one winner, the rest count as reuse.
     let racing = sample_session(ann.id, 60);
     store
-        .create_session(racing.clone(), token(4))
+        .create_session(racing.clone(), token(4), Vec::new())
         .await
         .unwrap();
     let racers: Vec<_> = (0..6u8)
@@ -932,7 +967,14 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
             let origin = elsewhere.clone();
             async move {
                 store
-                    .rotate_session(token(4), token(40 + i), at(61), at(61 + 86_400), &origin)
+                    .rotate_session(
+                        token(4),
+                        token(40 + i),
+                        at(61),
+                        at(61 + 86_400),
+                        &origin,
+                        no_events,
+                    )
                     .await
                     .unwrap()
             }
@@ -1009,7 +1051,7 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     );
     assert!(matches!(
         store
-            .rotate_session(token(21), token(22), at(71), at(71 + 86_400), &elsewhere)
+            .rotate_session(token(21), token(22), at(71), at(71 + 86_400), &elsewhere, no_events)
             .await
             .unwrap(),
         Rotation::Rotated(s) if s.auth_time == at(70)
@@ -1033,25 +1075,25 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     // Revoking: only the user's own active sessions.
     assert!(
         !store
-            .revoke_session(bob.id, second.id, at(80))
+            .revoke_session(bob.id, second.id, at(80), Vec::new())
             .await
             .unwrap()
     );
     assert!(
         store
-            .revoke_session(ann.id, second.id, at(80))
+            .revoke_session(ann.id, second.id, at(80), Vec::new())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .revoke_session(ann.id, second.id, at(81))
+            .revoke_session(ann.id, second.id, at(81), Vec::new())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .revoke_session(ann.id, SessionId::random(), at(81))
+            .revoke_session(ann.id, SessionId::random(), at(81), Vec::new())
             .await
             .unwrap()
     );
@@ -1067,38 +1109,45 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     let by_current = sample_session(bob.id, 90);
     let by_old = sample_session(bob.id, 91);
     store
-        .create_session(by_current.clone(), token(7))
+        .create_session(by_current.clone(), token(7), Vec::new())
         .await
         .unwrap();
     store
-        .create_session(by_old.clone(), token(8))
+        .create_session(by_old.clone(), token(8), Vec::new())
         .await
         .unwrap();
     store
-        .rotate_session(token(8), token(81), at(92), at(92 + 86_400), &elsewhere)
+        .rotate_session(
+            token(8),
+            token(81),
+            at(92),
+            at(92 + 86_400),
+            &elsewhere,
+            no_events,
+        )
         .await
         .unwrap();
     assert!(
         store
-            .revoke_session_by_token(token(7), at(93))
+            .revoke_session_by_token(token(7), at(93), no_events)
             .await
             .unwrap()
     );
     assert!(
         store
-            .revoke_session_by_token(token(8), at(93))
+            .revoke_session_by_token(token(8), at(93), no_events)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .revoke_session_by_token(token(7), at(94))
+            .revoke_session_by_token(token(7), at(94), no_events)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .revoke_session_by_token(token(200), at(94))
+            .revoke_session_by_token(token(200), at(94), no_events)
             .await
             .unwrap()
     );
@@ -1109,19 +1158,51 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
 
     // Purging: ended sessions go, live ones stay.
     let live = sample_session(bob.id, 100);
-    store.create_session(live.clone(), token(9)).await.unwrap();
+    store
+        .create_session(live.clone(), token(9), Vec::new())
+        .await
+        .unwrap();
     let purged = store.purge_sessions(at(100)).await.unwrap();
     assert_eq!(purged, 5, "the five revoked ones");
     assert_eq!(store.find_session(first.id).await.unwrap(), None);
     assert_eq!(store.find_session(live.id).await.unwrap(), Some(live));
     assert_eq!(
         store
-            .rotate_session(token(8), token(82), at(101), at(101 + 86_400), &elsewhere)
+            .rotate_session(
+                token(8),
+                token(82),
+                at(101),
+                at(101 + 86_400),
+                &elsewhere,
+                no_events
+            )
             .await
             .unwrap(),
         Rotation::Refused,
         "a purged session's tokens are forgotten"
     );
+}
+
+/// [`crate::Notifier`]'s promise when its backend works: the notification
+/// is handed over (`Ok`), for an account with or without a display name
+/// and for a passkey name with characters beyond ASCII. Returns what was
+/// notified, `(email, passkey name)`, for the adapter's own checks.
+pub async fn notifier<N: crate::Notifier>(notifier: N) -> Vec<(String, String)> {
+    let ann = sample_user("notify-ann@example.com").user;
+    let nameless = User {
+        display_name: None,
+        ..sample_user("notify-bob@example.com").user
+    };
+    let mut sent = Vec::new();
+    for (user, name) in [(&ann, "Work laptop"), (&nameless, "Clé de sécurité")] {
+        let passkey = Passkey {
+            name: PasskeyName::parse(name).unwrap().unwrap(),
+            ..sample_passkey(user.id, name.as_bytes(), at(0))
+        };
+        notifier.passkey_added(user, &passkey).await.unwrap();
+        sent.push((user.email.as_str().to_owned(), name.to_owned()));
+    }
+    sent
 }
 
 /// [`Readiness`]'s promise on a working store.
@@ -1164,6 +1245,182 @@ pub fn sample_event(seconds: i64, endpoints: &[&str]) -> monetro_domain::OutboxE
         payload: format!(r#"{{"id":"{id}","type":"account.created"}}"#),
         endpoints: endpoints.iter().map(|e| (*e).to_owned()).collect(),
     }
+}
+
+/// An [`crate::EndedSessionEvents`] that writes nothing.
+pub fn no_events(_: UserId, _: SessionId) -> Vec<monetro_domain::OutboxEvent> {
+    Vec::new()
+}
+
+/// The events of the forced removal and of sessions starting and ending:
+/// written with the change, naming the session that ended, and not at all
+/// when nothing changed. Needs a store whose outbox is empty.
+pub async fn change_events<
+    S: UserRepository + CredentialRepository + SessionRepository + crate::Outbox,
+>(
+    store: S,
+) {
+    const A: &str = "http://a.test/hook";
+    let ann = sample_user("change-events@example.com");
+    let id = ann.user.id;
+    store.create_user(ann.clone(), Vec::new()).await.unwrap();
+    let passkey = sample_passkey(id, b"change-events", at(1));
+    store
+        .insert_passkey(passkey.clone(), 20, Vec::new())
+        .await
+        .unwrap();
+    let stranger = UserId::random();
+    assert!(
+        !store
+            .delete_passkey_forced(stranger, passkey.id, vec![sample_event(2, &[A])])
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.backlog().await.unwrap(),
+        0,
+        "nothing removed, nothing written"
+    );
+    assert!(
+        store
+            .delete_passkey_forced(id, passkey.id, vec![sample_event(2, &[A])])
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.backlog().await.unwrap(), 1);
+
+    let ended = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = || {
+        let ended = ended.clone();
+        move |user: UserId, session: SessionId| {
+            ended.lock().unwrap().push((user, session));
+            vec![sample_event(3, &[A])]
+        }
+    };
+    let one = sample_session(id, 0);
+    store
+        .create_session(one.clone(), token(1), vec![sample_event(0, &[A])])
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 2, "a session started");
+    assert!(
+        !store
+            .revoke_session(stranger, one.id, at(5), vec![sample_event(5, &[A])])
+            .await
+            .unwrap()
+    );
+    let origin = RequestOrigin::default();
+    let rotated = store
+        .rotate_session(
+            token(1),
+            token(11),
+            at(6),
+            at(6 + 86_400),
+            &origin,
+            recorder(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(rotated, Rotation::Rotated(_)));
+    assert_eq!(store.backlog().await.unwrap(), 2, "a rotation ends nothing");
+    let reused = store
+        .rotate_session(
+            token(1),
+            token(12),
+            at(7),
+            at(7 + 86_400),
+            &origin,
+            recorder(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(reused, Rotation::Reused(_)));
+    assert_eq!(store.backlog().await.unwrap(), 3, "reuse ended the session");
+    store
+        .rotate_session(
+            token(1),
+            token(13),
+            at(8),
+            at(8 + 86_400),
+            &origin,
+            recorder(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.backlog().await.unwrap(), 3, "it had ended already");
+
+    let two = sample_session(id, 10);
+    store
+        .create_session(two.clone(), token(2), Vec::new())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .revoke_session_by_token(token(2), at(11), recorder())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session_by_token(token(2), at(12), recorder())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.backlog().await.unwrap(), 4);
+
+    let three = sample_session(id, 20);
+    let four = sample_session(id, 21);
+    let others = sample_session(UserId::random(), 21);
+    for (session, n) in [(&three, 3), (&four, 4)] {
+        store
+            .create_session(session.clone(), token(n), Vec::new())
+            .await
+            .unwrap();
+    }
+    let bob = sample_user("change-events-bob@example.com");
+    store.create_user(bob.clone(), Vec::new()).await.unwrap();
+    let bobs = AuthSession {
+        user_id: bob.user.id,
+        ..others
+    };
+    store
+        .create_session(bobs.clone(), token(5), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .revoke_all_sessions(id, at(30), recorder())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .revoke_all_sessions(id, at(31), recorder())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.backlog().await.unwrap(), 6);
+    assert!(store.list_sessions(id, at(32)).await.unwrap().is_empty());
+    assert_eq!(
+        store.list_sessions(bob.user.id, at(32)).await.unwrap(),
+        vec![bobs.clone()],
+        "only the user's sessions end"
+    );
+    assert!(
+        store
+            .revoke_session(bob.user.id, bobs.id, at(33), vec![sample_event(33, &[A])])
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.backlog().await.unwrap(), 7);
+
+    let mut seen = ended.lock().unwrap().clone();
+    seen.sort_by_key(|(_, session)| session.0);
+    let mut want = vec![(id, one.id), (id, two.id), (id, three.id), (id, four.id)];
+    want.sort_by_key(|(_, session)| session.0);
+    assert_eq!(seen, want, "each ended session named once");
 }
 
 /// [`crate::Outbox`]'s promises, and the outbox arguments of the calls
@@ -1413,6 +1670,18 @@ mod tests {
     #[tokio::test]
     async fn memory_store_keeps_the_outbox_contract() {
         outbox(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn the_recording_notifier_keeps_the_notifier_contract() {
+        let recording = crate::memory::RecordingNotifier::default();
+        let notified = notifier(recording.clone()).await;
+        assert_eq!(recording.sent(), notified);
+    }
+
+    #[tokio::test]
+    async fn memory_store_writes_the_events_of_changes() {
+        change_events(MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::{
     AccessGrant, AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock,
-    CredentialRepository, DeliveryError, IssuedToken, Notifier, NotifyError, Outbox,
-    PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser,
-    TokenError, TokenIssuer, UserRepository, VerifiedToken, WebhookTransport,
+    CredentialRepository, DeliveryError, EndedSessionEvents, IssuedToken, Notifier, NotifyError,
+    Outbox, PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository, StoreError,
+    StoredUser, TokenError, TokenIssuer, UserRepository, VerifiedToken, WebhookTransport,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -329,13 +329,22 @@ impl CredentialRepository for MemoryStore {
         Ok(deleted)
     }
 
-    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+    async fn delete_passkey_forced(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        outbox: Vec<OutboxEvent>,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let before = tables.passkeys.len();
         tables
             .passkeys
             .retain(|p| !(p.id == id && p.user_id == user));
-        Ok(tables.passkeys.len() < before)
+        let deleted = tables.passkeys.len() < before;
+        if deleted {
+            tables.enqueue(outbox);
+        }
+        Ok(deleted)
     }
 }
 
@@ -460,12 +469,24 @@ impl Tables {
         Some(session)
     }
 
-    fn revoke(&mut self, id: SessionId, now: DateTime<Utc>) -> bool {
+    /// Revokes the session if it is active, writing `events` of it.
+    fn revoke(
+        &mut self,
+        id: SessionId,
+        now: DateTime<Utc>,
+        events: impl Fn(UserId, SessionId) -> Vec<OutboxEvent>,
+    ) -> bool {
         let found = self
             .sessions
             .iter_mut()
             .find(|(s, _)| s.id == id && s.is_active(now));
-        found.map(|(s, _)| s.revoked_at = Some(now)).is_some()
+        let Some((session, _)) = found else {
+            return false;
+        };
+        session.revoked_at = Some(now);
+        let outbox = events(session.user_id, session.id);
+        self.enqueue(outbox);
+        true
     }
 }
 
@@ -474,12 +495,14 @@ impl SessionRepository for MemoryStore {
         &self,
         session: AuthSession,
         token: RefreshTokenHash,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         if !tables.users.iter().any(|u| u.user.id == session.user_id) {
             return Err(StoreError::Unexpected("session of an unknown user".into()));
         }
         tables.sessions.push((session, token));
+        tables.enqueue(outbox);
         Ok(())
     }
 
@@ -490,6 +513,7 @@ impl SessionRepository for MemoryStore {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         origin: &RequestOrigin,
+        on_reuse: impl EndedSessionEvents,
     ) -> Result<Rotation, StoreError> {
         let mut tables = self.tables()?;
         let current = tables
@@ -513,7 +537,7 @@ impl SessionRepository for MemoryStore {
         else {
             return Ok(Rotation::Refused);
         };
-        tables.revoke(family, now);
+        tables.revoke(family, now, on_reuse);
         Ok(tables
             .sessions
             .iter()
@@ -578,6 +602,7 @@ impl SessionRepository for MemoryStore {
         user: UserId,
         id: SessionId,
         now: DateTime<Utc>,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         if !tables
@@ -587,13 +612,14 @@ impl SessionRepository for MemoryStore {
         {
             return Ok(false);
         }
-        Ok(tables.revoke(id, now))
+        Ok(tables.revoke(id, now, move |_, _| outbox.clone()))
     }
 
     async fn revoke_session_by_token(
         &self,
         token: RefreshTokenHash,
         now: DateTime<Utc>,
+        events: impl EndedSessionEvents,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let holder = tables
@@ -608,7 +634,26 @@ impl SessionRepository for MemoryStore {
                 .find(|(retired, _, _)| *retired == token)
                 .map(|(_, id, _)| *id)
         });
-        Ok(family.is_some_and(|id| tables.revoke(id, now)))
+        Ok(family.is_some_and(|id| tables.revoke(id, now, events)))
+    }
+
+    async fn revoke_all_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        events: impl EndedSessionEvents,
+    ) -> Result<u64, StoreError> {
+        let mut tables = self.tables()?;
+        let active: Vec<SessionId> = tables
+            .sessions
+            .iter()
+            .filter(|(s, _)| s.user_id == user && s.is_active(now))
+            .map(|(s, _)| s.id)
+            .collect();
+        for id in &active {
+            tables.revoke(*id, now, &events);
+        }
+        Ok(active.len() as u64)
     }
 
     async fn purge_sessions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {

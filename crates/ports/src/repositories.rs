@@ -134,11 +134,13 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
 
     /// Deletes the user's passkey even when it is the account's last way
     /// to sign in (an operator's decision, through the admin API); `false`
-    /// when it is not theirs or unknown.
+    /// when it is not theirs or unknown. `outbox` as for
+    /// [`CredentialRepository::delete_passkey`].
     fn delete_passkey_forced(
         &self,
         user: UserId,
         id: PasskeyId,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 

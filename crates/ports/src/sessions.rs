@@ -2,7 +2,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use monetro_domain::{
-    AuthSession, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, UserId,
+    AuthSession, OutboxEvent, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, UserId,
 };
 
 use crate::StoreError;
@@ -20,14 +20,27 @@ pub enum Rotation {
     Refused,
 }
 
+/// The events that report the end of a session, made by the store once it
+/// knows which session ended (its owner and id): a revocation by refresh
+/// token, by reuse, or of all of a user's sessions learns that only inside
+/// its transaction.
+pub trait EndedSessionEvents: Fn(UserId, SessionId) -> Vec<OutboxEvent> + Send + 'static {}
+
+impl<F: Fn(UserId, SessionId) -> Vec<OutboxEvent> + Send + 'static> EndedSessionEvents for F {}
+
 /// Sessions and their refresh tokens, which are known only by their
 /// SHA-256 ([`RefreshTokenHash`]).
+///
+/// Calls that start or end a session take the events that report it to
+/// other systems (see [`crate::Outbox`]): they MUST be written in the same
+/// transaction as the change, and only when it applies.
 pub trait SessionRepository: Clone + Send + Sync + 'static {
     /// Stores a new session whose current refresh token is `token`.
     fn create_session(
         &self,
         session: AuthSession,
         token: RefreshTokenHash,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces `presented` by `next` if, and only if, `presented` is the
@@ -35,8 +48,9 @@ pub trait SessionRepository: Clone + Send + Sync + 'static {
     /// (compare-and-swap on the current token): the session is then seen
     /// `now` from `origin` and lasts until `expires_at`, and `presented`
     /// counts as rotated out. A rotated-out token MUST answer `Reused` and
-    /// revoke its session; so of racing calls with one token exactly one
-    /// answers `Rotated` and the others `Reused`.
+    /// revoke its session, writing `on_reuse`'s events when that revocation
+    /// applies (the session was still active); so of racing calls with one
+    /// token exactly one answers `Rotated` and the others `Reused`.
     fn rotate_session(
         &self,
         presented: RefreshTokenHash,
@@ -44,6 +58,7 @@ pub trait SessionRepository: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         origin: &RequestOrigin,
+        on_reuse: impl EndedSessionEvents,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
     /// Records a new authentication (`method`, `now`) in the user's session
@@ -80,15 +95,27 @@ pub trait SessionRepository: Clone + Send + Sync + 'static {
         user: UserId,
         id: SessionId,
         now: DateTime<Utc>,
+        outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Revokes the session that holds, or held, `token` (the whole family);
-    /// `false` when there is none or it was no longer active.
+    /// Revokes the session that holds, or held, `token` (the whole family),
+    /// with `events` of it; `false` when there is none or it was no longer
+    /// active.
     fn revoke_session_by_token(
         &self,
         token: RefreshTokenHash,
         now: DateTime<Utc>,
+        events: impl EndedSessionEvents,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes every session of the user active at `now`, each with
+    /// `events` of it, in one transaction; how many.
+    fn revoke_all_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        events: impl EndedSessionEvents,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes sessions that ended (expired or revoked) before `cutoff`,
     /// and rotated-out tokens that would have expired before it; the

@@ -25,8 +25,9 @@ use monetro_domain::{
     SignInMethod, User, UserHandle, UserId,
 };
 use monetro_ports::{
-    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository, Outbox,
-    PoolStats, Readiness, Rotation, SessionRepository, StoreError, StoredUser, UserRepository,
+    AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
+    EndedSessionEvents, Outbox, PoolStats, Readiness, Rotation, SessionRepository, StoreError,
+    StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -392,8 +393,13 @@ impl CredentialRepository for DbStore {
         Ok(on_backend!(self, None, delete_passkey(user.0, id.0, &outbox))?? == 1)
     }
 
-    async fn delete_passkey_forced(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0))? == 1)
+    async fn delete_passkey_forced(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+        outbox: Vec<OutboxEvent>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0, &outbox))? == 1)
     }
 }
 
@@ -479,8 +485,9 @@ impl SessionRepository for DbStore {
         &self,
         session: AuthSession,
         token: RefreshTokenHash,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, None, create_session(&session, &token.0)).map(drop)
+        on_backend!(self, None, create_session(&session, &token.0, &outbox)).map(drop)
     }
 
     async fn rotate_session(
@@ -490,12 +497,14 @@ impl SessionRepository for DbStore {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         origin: &RequestOrigin,
+        on_reuse: impl EndedSessionEvents,
     ) -> Result<Rotation, StoreError> {
         let origin = origin.clone();
+        let on_reuse = by_ids(on_reuse);
         let row = on_backend!(
             self,
             None,
-            rotate_session(&presented.0, &next.0, now, expires_at, &origin)
+            rotate_session(&presented.0, &next.0, now, expires_at, &origin, &on_reuse)
         )?;
         Ok(match row {
             rows::RotationRow::Rotated(row) => Rotation::Rotated(row.into_session()?),
@@ -542,21 +551,39 @@ impl SessionRepository for DbStore {
         user: UserId,
         id: SessionId,
         now: DateTime<Utc>,
+        outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, revoke_session(user.0, id.0, now))? == 1)
+        Ok(on_backend!(self, None, revoke_session(user.0, id.0, now, &outbox))? == 1)
     }
 
     async fn revoke_session_by_token(
         &self,
         token: RefreshTokenHash,
         now: DateTime<Utc>,
+        events: impl EndedSessionEvents,
     ) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, revoke_session_by_token(&token.0, now))? == 1)
+        let events = by_ids(events);
+        Ok(on_backend!(self, None, revoke_session_by_token(&token.0, now, &events))? == 1)
+    }
+
+    async fn revoke_all_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        events: impl EndedSessionEvents,
+    ) -> Result<u64, StoreError> {
+        let events = by_ids(events);
+        Ok(on_backend!(self, None, revoke_all_sessions(user.0, now, &events))? as u64)
     }
 
     async fn purge_sessions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(on_backend!(self, None, purge_sessions(cutoff))? as u64)
     }
+}
+
+/// `events` over the raw ids the queries see.
+fn by_ids(events: impl EndedSessionEvents) -> impl Fn(uuid::Uuid, uuid::Uuid) -> Vec<OutboxEvent> {
+    move |user, id| events(UserId(user), SessionId(id))
 }
 
 impl Readiness for DbStore {

@@ -626,22 +626,30 @@ macro_rules! queries {
             conn: &mut Conn,
             session: &AuthSession,
             token: &[u8],
+            outbox: &[OutboxEvent],
         ) -> QueryResult<usize> {
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::id.eq(DbUuid(session.id.0)),
-                    sessions::user_id.eq(DbUuid(session.user_id.0)),
-                    sessions::token_hash.eq(token),
-                    sessions::method.eq(session.method.as_str()),
-                    sessions::auth_time.eq(session.auth_time),
-                    sessions::created_at.eq(session.created_at),
-                    sessions::last_seen_at.eq(session.last_seen_at),
-                    sessions::expires_at.eq(session.expires_at),
-                    sessions::user_agent.eq(session.origin.user_agent.as_deref()),
-                    sessions::client_ip.eq(session.origin.client_ip.as_deref()),
-                    sessions::revoked_at.eq(session.revoked_at),
-                ))
-                .execute(conn)
+            with_outbox(
+                conn,
+                outbox,
+                |inserted| *inserted == 1,
+                |conn| {
+                    diesel::insert_into(sessions::table)
+                        .values((
+                            sessions::id.eq(DbUuid(session.id.0)),
+                            sessions::user_id.eq(DbUuid(session.user_id.0)),
+                            sessions::token_hash.eq(token),
+                            sessions::method.eq(session.method.as_str()),
+                            sessions::auth_time.eq(session.auth_time),
+                            sessions::created_at.eq(session.created_at),
+                            sessions::last_seen_at.eq(session.last_seen_at),
+                            sessions::expires_at.eq(session.expires_at),
+                            sessions::user_agent.eq(session.origin.user_agent.as_deref()),
+                            sessions::client_ip.eq(session.origin.client_ip.as_deref()),
+                            sessions::revoked_at.eq(session.revoked_at),
+                        ))
+                        .execute(conn)
+                },
+            )
         }
 
         /// Keeps `token` (the session's current one until now) as rotated
@@ -672,6 +680,7 @@ macro_rules! queries {
             now: DateTime<Utc>,
             expires_at: DateTime<Utc>,
             origin: &RequestOrigin,
+            on_reuse: impl Fn(Uuid, Uuid) -> Vec<OutboxEvent>,
         ) -> QueryResult<RotationRow> {
             write_transaction(conn, |conn| {
                 if let Some((current, row)) = lock_session_by_token(conn, presented)? {
@@ -694,12 +703,15 @@ macro_rules! queries {
                 let Some(family) = retired_session(conn, presented)? else {
                     return Ok(RotationRow::Refused);
                 };
-                revoke_session_row(conn, family, now)?;
-                let session = sessions::table
+                let revoked = revoke_session_row(conn, family, now)?;
+                let session: Option<SessionRow> = sessions::table
                     .filter(sessions::id.eq(family))
                     .select(SESSION_COLUMNS)
                     .first(conn)
                     .optional()?;
+                if let (1, Some(row)) = (revoked, &session) {
+                    insert_outbox(conn, &on_reuse(row.user_id.0, row.id.0))?;
+                }
                 Ok(session.map_or(RotationRow::Refused, RotationRow::Reused))
             })
         }
@@ -786,22 +798,57 @@ macro_rules! queries {
             user: Uuid,
             id: Uuid,
             now: DateTime<Utc>,
+            outbox: &[OutboxEvent],
         ) -> QueryResult<usize> {
-            diesel::update(
-                sessions::table
-                    .filter(sessions::id.eq(DbUuid(id)))
+            with_outbox(
+                conn,
+                outbox,
+                |revoked| *revoked == 1,
+                |conn| {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::id.eq(DbUuid(id)))
+                            .filter(sessions::user_id.eq(DbUuid(user)))
+                            .filter(sessions::revoked_at.is_null())
+                            .filter(sessions::expires_at.gt(now)),
+                    )
+                    .set(sessions::revoked_at.eq(Some(now)))
+                    .execute(conn)
+                },
+            )
+        }
+
+        /// Revokes the user's active sessions and writes `events` of each,
+        /// in one transaction.
+        pub fn revoke_all_sessions(
+            conn: &mut Conn,
+            user: Uuid,
+            now: DateTime<Utc>,
+            events: impl Fn(Uuid, Uuid) -> Vec<OutboxEvent>,
+        ) -> QueryResult<usize> {
+            write_transaction(conn, |conn| {
+                let active: Vec<DbUuid> = sessions::table
                     .filter(sessions::user_id.eq(DbUuid(user)))
                     .filter(sessions::revoked_at.is_null())
-                    .filter(sessions::expires_at.gt(now)),
-            )
-            .set(sessions::revoked_at.eq(Some(now)))
-            .execute(conn)
+                    .filter(sessions::expires_at.gt(now))
+                    .select(sessions::id)
+                    .load(conn)?;
+                let mut revoked = 0;
+                for id in active {
+                    if revoke_session_row(conn, id, now)? == 1 {
+                        insert_outbox(conn, &events(user, id.0))?;
+                        revoked += 1;
+                    }
+                }
+                Ok(revoked)
+            })
         }
 
         pub fn revoke_session_by_token(
             conn: &mut Conn,
             token: &[u8],
             now: DateTime<Utc>,
+            events: impl Fn(Uuid, Uuid) -> Vec<OutboxEvent>,
         ) -> QueryResult<usize> {
             write_transaction(conn, |conn| {
                 let holder: Option<DbUuid> = sessions::table
@@ -813,10 +860,18 @@ macro_rules! queries {
                     Some(id) => Some(id),
                     None => retired_session(conn, token)?,
                 };
-                match family {
-                    Some(id) => revoke_session_row(conn, id, now),
-                    None => Ok(0),
+                let Some(id) = family else {
+                    return Ok(0);
+                };
+                let revoked = revoke_session_row(conn, id, now)?;
+                if revoked == 1 {
+                    let owner: DbUuid = sessions::table
+                        .filter(sessions::id.eq(id))
+                        .select(sessions::user_id)
+                        .first(conn)?;
+                    insert_outbox(conn, &events(owner.0, id.0))?;
                 }
+                Ok(revoked)
             })
         }
 
@@ -845,13 +900,25 @@ macro_rules! queries {
 
         /// Deletes the passkey whatever else the account holds (the admin
         /// API's forced removal); the user filter keeps it to its owner.
-        pub fn delete_passkey_forced(conn: &mut Conn, user: Uuid, id: Uuid) -> QueryResult<usize> {
-            diesel::delete(
-                passkeys::table
-                    .filter(passkeys::id.eq(DbUuid(id)))
-                    .filter(passkeys::user_id.eq(DbUuid(user))),
+        pub fn delete_passkey_forced(
+            conn: &mut Conn,
+            user: Uuid,
+            id: Uuid,
+            outbox: &[OutboxEvent],
+        ) -> QueryResult<usize> {
+            with_outbox(
+                conn,
+                outbox,
+                |deleted| *deleted == 1,
+                |conn| {
+                    diesel::delete(
+                        passkeys::table
+                            .filter(passkeys::id.eq(DbUuid(id)))
+                            .filter(passkeys::user_id.eq(DbUuid(user))),
+                    )
+                    .execute(conn)
+                },
             )
-            .execute(conn)
         }
     };
 }

@@ -115,17 +115,19 @@ pub async fn refresh<D: Deps>(
 )]
 pub async fn logout<D: Deps>(
     req: HttpRequest,
+    requester: Requester,
     app: web::Data<App<D>>,
     limit: web::Data<BodyLimit>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: LogoutBody = optional_body(&req, payload, &limit).await?;
     if let Some(refresh_token) = body.refresh_token {
-        app.logout_with_refresh_token(&refresh_token).await?;
+        app.logout_with_refresh_token(&refresh_token, &requester.0)
+            .await?;
     } else {
         let token = bearer_token(&req).ok_or(Error::Unauthorized)?;
         let verified = app.authenticate(&token).await?;
-        app.logout(&verified).await?;
+        app.logout(&verified, &requester.0).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -183,9 +185,10 @@ pub async fn list<D: Deps>(
 pub async fn end<D: Deps>(
     app: web::Data<App<D>>,
     auth: Authenticated<D>,
+    requester: Requester,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    app.end_session(auth.user_id, &id).await?;
+    app.end_session(auth.user_id, &id, &requester.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -376,3 +376,4 @@ pub async fn answer(response: reqwest::Response) -> Answer {
 }
 
 pub mod receiver;
+pub mod tls;

@@ -1,6 +1,6 @@
-//! A webhook receiver for tests: a tiny HTTP server that records every
-//! request and answers each with the next scripted status (200 when the
-//! script runs out), one request per connection.
+//! A webhook receiver for tests: a tiny HTTP (or HTTPS) server that
+//! records every request and answers each with the next scripted status
+//! (200 when the script runs out), one request per connection.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac as _};
 use serde_json::Value;
 use sha2::Sha256;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -54,6 +55,16 @@ pub struct Receiver {
 impl Receiver {
     /// Starts serving on `listener`.
     pub fn start(listener: std::net::TcpListener) -> Self {
+        Self::start_with(listener, None)
+    }
+
+    /// Starts serving HTTPS on `listener`: connections whose TLS handshake
+    /// fails are dropped unrecorded.
+    pub fn start_tls(listener: std::net::TcpListener, tls: TlsAcceptor) -> Self {
+        Self::start_with(listener, Some(tls))
+    }
+
+    fn start_with(listener: std::net::TcpListener, tls: Option<TlsAcceptor>) -> Self {
         let receiver = Self::default();
         listener.set_nonblocking(true).unwrap();
         let listener = TcpListener::from_std(listener).unwrap();
@@ -61,7 +72,17 @@ impl Receiver {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let serving = serving.clone();
-                tokio::spawn(async move { serving.serve(stream).await });
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match tls {
+                        None => serving.serve(stream).await,
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                serving.serve(stream).await;
+                            }
+                        }
+                    }
+                });
             }
         });
         receiver
@@ -93,7 +114,7 @@ impl Receiver {
         }
     }
 
-    async fn serve(&self, mut stream: tokio::net::TcpStream) {
+    async fn serve(&self, mut stream: impl AsyncRead + AsyncWrite + Unpin) {
         let mut buffer = Vec::new();
         let mut chunk = [0_u8; 4096];
         let header_end = loop {
