@@ -6,11 +6,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use monetro_domain::{
-    AuthSession, Error, EventType, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, User,
-    UserId,
+    AuthSession, Error, EventType, OutboxEvent, RefreshTokenHash, RequestOrigin, SessionId,
+    SignInMethod, User, UserId,
 };
 use monetro_ports::{
-    AccessGrant, Clock, EndedSessionEvents, Rotation, SessionRepository, TokenIssuer, VerifiedToken,
+    AccessGrant, Clock, EndedSessionEvents, NewSession, Rotation, SessionRepository, TokenIssuer,
+    VerifiedToken,
 };
 use rand::RngCore as _;
 use serde_json::json;
@@ -73,6 +74,15 @@ fn presented_hash(token: &str) -> Result<RefreshTokenHash, Error> {
         .ok_or_else(|| Error::validation("refreshToken is not a refresh token"))
 }
 
+/// A session about to start: what the store writes (the session, its
+/// token's hash and its `session.created` events) and the refresh token
+/// that is handed out once it is written.
+pub(crate) struct PendingSession {
+    pub(crate) new: NewSession,
+    pub(crate) events: Vec<OutboxEvent>,
+    refresh_token: String,
+}
+
 impl<D: Deps> App<D> {
     /// Starts a session for a person who just signed in with `method`.
     pub(crate) async fn start_session(
@@ -81,11 +91,30 @@ impl<D: Deps> App<D> {
         method: SignInMethod,
         origin: &RequestOrigin,
     ) -> Result<Session, Error> {
+        let pending = self.pending_session(user.id, method, origin);
+        self.store
+            .create_session(
+                pending.new.session.clone(),
+                pending.new.token,
+                pending.events.clone(),
+            )
+            .await?;
+        self.started_session(user, pending)
+    }
+
+    /// A new session for `user`, not stored yet: a passkey sign-in stores it
+    /// with the passkey's use, in one step.
+    pub(crate) fn pending_session(
+        &self,
+        user: UserId,
+        method: SignInMethod,
+        origin: &RequestOrigin,
+    ) -> PendingSession {
         let now = self.clock.now();
-        let (refresh_token, hash) = new_refresh_token();
+        let (refresh_token, token) = new_refresh_token();
         let session = AuthSession {
             id: SessionId::random(),
-            user_id: user.id,
+            user_id: user,
             method,
             auth_time: now,
             created_at: now,
@@ -97,16 +126,27 @@ impl<D: Deps> App<D> {
         let events = self.outbox_event(
             EventType::SessionCreated,
             event_data(
-                Some(user.id),
+                Some(user),
                 origin,
                 json!({ "sessionId": session.id.0, "method": method.as_str() }),
             ),
         );
-        self.store
-            .create_session(session.clone(), hash, events)
-            .await?;
-        tracing::info!(user = %user.id, session = %session.id, method = method.as_str(), "session started");
-        self.session_body(user, &session, refresh_token, now)
+        PendingSession {
+            new: NewSession { session, token },
+            events,
+            refresh_token,
+        }
+    }
+
+    /// The session body of a session the store has just written.
+    pub(crate) fn started_session(
+        &self,
+        user: User,
+        pending: PendingSession,
+    ) -> Result<Session, Error> {
+        let session = &pending.new.session;
+        tracing::info!(user = %user.id, session = %session.id, method = session.method.as_str(), "session started");
+        self.session_body(user, session, pending.refresh_token, session.created_at)
     }
 
     /// The `session.revoked` events of sessions ended for `reason` by a

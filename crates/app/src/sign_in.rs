@@ -15,6 +15,7 @@ use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey as Ve
 use crate::credentials::refuse_cross_origin_frames;
 use crate::decoy::decoy_credential_id;
 use crate::hints::add_hints;
+use crate::sessions::PendingSession;
 use crate::webhooks::event_data;
 use crate::{App, AuthenticationCredential, Deps, Session};
 
@@ -121,16 +122,17 @@ impl<D: Deps> App<D> {
             self.unknown_credential_seen(&seen, origin).await;
             return Err(self.unknown_credential(&credential_id));
         };
+        let pending = self.pending_session(owner.id, SignInMethod::Passkey, origin);
         let owner = self
-            .checked_assertion(state, credential, &passkey, owner, origin)
+            .checked_assertion(state, credential, &passkey, owner, origin, Some(&pending))
             .await?;
-        self.start_session(owner, SignInMethod::Passkey, origin)
-            .await
+        self.started_session(owner, pending)
     }
 
     /// [`Self::verify_assertion`], with a failure logged on the passkey's
     /// account (a success is logged with the counter update, in one store
-    /// call); the passkey's owner.
+    /// call, which also stores `session` when the assertion starts one);
+    /// the passkey's owner.
     pub(crate) async fn checked_assertion(
         &self,
         state: SignInState,
@@ -138,9 +140,10 @@ impl<D: Deps> App<D> {
         passkey: &Passkey,
         owner: User,
         origin: &RequestOrigin,
+        session: Option<&PendingSession>,
     ) -> Result<User, Error> {
         let outcome = self
-            .verify_assertion(state, credential, passkey, owner, origin)
+            .verify_assertion(state, credential, passkey, owner, origin, session)
             .await;
         if let Err(error) = &outcome {
             self.audit(
@@ -173,7 +176,7 @@ impl<D: Deps> App<D> {
 
     /// Every check after the passkey is known: the offered credentials, the
     /// user handle, the assertion itself and the counter; then the use is
-    /// recorded and logged.
+    /// recorded and logged, and `session` stored with it.
     async fn verify_assertion(
         &self,
         state: SignInState,
@@ -181,6 +184,7 @@ impl<D: Deps> App<D> {
         passkey: &Passkey,
         owner: User,
         origin: &RequestOrigin,
+        session: Option<&PendingSession>,
     ) -> Result<User, Error> {
         let assertion = &credential.0;
         if let Some(allowed) = &state.allowed
@@ -224,7 +228,7 @@ impl<D: Deps> App<D> {
             Some(passkey.id),
             origin,
         );
-        let events = self.outbox_event(
+        let mut events = self.outbox_event(
             EventType::PasskeyUsed,
             event_data(
                 Some(owner.id),
@@ -236,7 +240,15 @@ impl<D: Deps> App<D> {
                 }),
             ),
         );
-        if !self.store.record_passkey_use(usage, used, events).await? {
+        let new_session = session.map(|pending| {
+            events.extend(pending.events.iter().cloned());
+            pending.new.clone()
+        });
+        if !self
+            .store
+            .record_passkey_use(usage, used, new_session, events)
+            .await?
+        {
             // Removed while it was being verified: as if it had been gone
             // before, so that the browser can be told to forget it.
             let gone = self

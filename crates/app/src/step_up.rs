@@ -161,7 +161,7 @@ impl<D: Deps> App<D> {
                 "the passkey is not the signed-in user's",
             ));
         }
-        self.checked_assertion(state, credential, &passkey, owner, origin)
+        self.checked_assertion(state, credential, &passkey, owner, origin, None)
             .await?;
         Ok(())
     }

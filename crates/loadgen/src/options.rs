@@ -138,7 +138,7 @@ impl Options {
         anyhow::ensure!(!self.timeout.is_zero(), "--timeout must be positive");
         if let Some(rate) = self.rate {
             anyhow::ensure!(
-                rate.is_finite() && rate >= 0.1 && rate <= 1e6,
+                (0.1..=1e6).contains(&rate),
                 "--rate must be between 0.1 and 1000000 operations per second"
             );
         }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    Readiness, Rotation, SessionRepository, StoreError, UserRepository,
+    NewSession, Readiness, Rotation, SessionRepository, StoreError, UserRepository,
 };
 
 /// `seconds` after the moment the suite started, in whole seconds (which
@@ -125,7 +125,11 @@ pub async fn user_repository<S: UserRepository>(store: S) {
 }
 
 /// [`CredentialRepository`]'s promises (needs users, so the store is both).
-pub async fn credential_repository<S: UserRepository + CredentialRepository + AuditLog>(store: S) {
+pub async fn credential_repository<
+    S: UserRepository + CredentialRepository + AuditLog + SessionRepository,
+>(
+    store: S,
+) {
     let ann = sample_user("ann@example.com").user;
     let bob = sample_user("bob@example.com").user;
     for user in [&ann, &bob] {
@@ -199,7 +203,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     let first_event = used(older.id, 50);
     assert!(
         store
-            .record_passkey_use(first_use, first_event.clone(), Vec::new())
+            .record_passkey_use(first_use, first_event.clone(), None, Vec::new())
             .await
             .unwrap()
     );
@@ -210,25 +214,49 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
         used_at: at(60),
     };
     let counted_event = used(older.id, 60);
+    // A sign-in's session is stored with the use that starts it, and only
+    // with a use that applies.
+    let signed_in = NewSession {
+        session: sample_session(ann.id, 60),
+        token: token(60),
+    };
     assert!(
         store
-            .record_passkey_use(counted, counted_event.clone(), Vec::new())
+            .record_passkey_use(
+                counted,
+                counted_event.clone(),
+                Some(signed_in.clone()),
+                Vec::new()
+            )
             .await
             .unwrap()
     );
-    for regression in [7, 3, 0] {
+    assert_eq!(
+        store.find_session(signed_in.session.id).await.unwrap(),
+        Some(signed_in.session)
+    );
+    for (regression, n) in [(7, 71), (3, 72), (0, 73)] {
         let usage = PasskeyUse {
             id: older.id,
             sign_count: regression,
             backed_up: false,
             used_at: at(70),
         };
+        let refused = NewSession {
+            session: sample_session(ann.id, 70),
+            token: token(n),
+        };
         assert!(
             !store
-                .record_passkey_use(usage, used(older.id, 70), Vec::new())
+                .record_passkey_use(usage, used(older.id, 70), Some(refused.clone()), Vec::new())
                 .await
                 .unwrap(),
             "count {regression} accepted after 7"
+        );
+        assert_eq!(
+            store.find_session(refused.session.id).await.unwrap(),
+            None,
+            "a session stored with a refused use"
         );
     }
     assert_eq!(
@@ -254,7 +282,7 @@ pub async fn credential_repository<S: UserRepository + CredentialRepository + Au
     };
     assert!(
         !store
-            .record_passkey_use(ghost, used(ghost_id, 80), Vec::new())
+            .record_passkey_use(ghost, used(ghost_id, 80), None, Vec::new())
             .await
             .unwrap()
     );
@@ -1492,7 +1520,7 @@ pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(st
     };
     assert!(
         !store
-            .record_passkey_use(usage, used, vec![sample_event(1, &[A])])
+            .record_passkey_use(usage, used, None, vec![sample_event(1, &[A])])
             .await
             .unwrap()
     );

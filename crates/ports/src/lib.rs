@@ -21,7 +21,7 @@ pub use error::StoreError;
 pub use hasher::PasswordHasher;
 pub use outbox::{DeliveryError, Notifier, NotifyError, Outbox, WebhookTransport};
 pub use repositories::{CredentialRepository, PoolStats, Readiness, StoredUser, UserRepository};
-pub use sessions::{EndedSessionEvents, Rotation, SessionRepository};
+pub use sessions::{EndedSessionEvents, NewSession, Rotation, SessionRepository};
 pub use tokens::{AccessGrant, IssuedToken, TokenError, TokenIssuer, VerifiedToken};
 
 #[cfg(feature = "contract")]

@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::{
     AccessGrant, AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock,
-    CredentialRepository, DeliveryError, EndedSessionEvents, IssuedToken, Notifier, NotifyError,
-    Outbox, PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository, StoreError,
-    StoredUser, TokenError, TokenIssuer, UserRepository, VerifiedToken, WebhookTransport,
+    CredentialRepository, DeliveryError, EndedSessionEvents, IssuedToken, NewSession, Notifier,
+    NotifyError, Outbox, PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository,
+    StoreError, StoredUser, TokenError, TokenIssuer, UserRepository, VerifiedToken,
+    WebhookTransport,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -258,6 +259,7 @@ impl CredentialRepository for MemoryStore {
         &self,
         usage: PasskeyUse,
         event: AuditEvent,
+        session: Option<NewSession>,
         outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
@@ -271,6 +273,9 @@ impl CredentialRepository for MemoryStore {
         passkey.backed_up = usage.backed_up;
         passkey.last_used_at = Some(usage.used_at);
         tables.audit.push(event);
+        if let Some(NewSession { session, token }) = session {
+            tables.sessions.push((session, token));
+        }
         tables.enqueue(outbox);
         Ok(true)
     }

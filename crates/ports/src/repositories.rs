@@ -5,7 +5,7 @@ use monetro_domain::{
     PasskeyName, PasskeyUse, User, UserHandle, UserId,
 };
 
-use crate::StoreError;
+use crate::{NewSession, StoreError};
 
 /// An account with its password hash, for login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +104,15 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
     /// nothing written, when it did not apply (counter regression or
     /// passkey gone). One step rather than two calls: a sign-in's writes
     /// cost one round trip to the store, and the log cannot miss a use.
+    ///
+    /// `session`, the session a sign-in starts, MUST be stored in the same
+    /// step when it applies, and not at all when it does not: one commit
+    /// per sign-in instead of two, and no session for a refused use.
     fn record_passkey_use(
         &self,
         usage: PasskeyUse,
         event: AuditEvent,
+        session: Option<NewSession>,
         outbox: Vec<OutboxEvent>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

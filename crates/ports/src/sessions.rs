@@ -20,6 +20,14 @@ pub enum Rotation {
     Refused,
 }
 
+/// A session to store: the session and the hash of its first refresh
+/// token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub session: AuthSession,
+    pub token: RefreshTokenHash,
+}
+
 /// The events that report the end of a session, made by the store once it
 /// knows which session ended (its owner and id): a revocation by refresh
 /// token, by reuse, or of all of a user's sessions learns that only inside

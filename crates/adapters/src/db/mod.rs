@@ -26,8 +26,8 @@ use monetro_domain::{
 };
 use monetro_ports::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    EndedSessionEvents, Outbox, PoolStats, Readiness, Rotation, SessionRepository, StoreError,
-    StoredUser, UserRepository,
+    EndedSessionEvents, NewSession, Outbox, PoolStats, Readiness, Rotation, SessionRepository,
+    StoreError, StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -367,9 +367,14 @@ impl CredentialRepository for DbStore {
         &self,
         usage: PasskeyUse,
         event: AuditEvent,
+        session: Option<NewSession>,
         outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, record_passkey_use(&usage, &event, &outbox))? == 1)
+        Ok(on_backend!(
+            self,
+            None,
+            record_passkey_use(&usage, &event, session.as_ref(), &outbox)
+        )? == 1)
     }
 
     async fn rename_passkey(

@@ -37,7 +37,7 @@ macro_rules! queries {
             AuditEvent, AuthSession, NewUser, OutboxDelivery, OutboxEvent, Passkey, PasskeyUse,
             RequestOrigin, SignInMethod,
         };
-        use monetro_ports::{Ceremony, CeremonyKind, StoreError};
+        use monetro_ports::{Ceremony, CeremonyKind, NewSession, StoreError};
         use uuid::Uuid;
 
         use super::{TxError, settle};
@@ -632,24 +632,30 @@ macro_rules! queries {
                 conn,
                 outbox,
                 |inserted| *inserted == 1,
-                |conn| {
-                    diesel::insert_into(sessions::table)
-                        .values((
-                            sessions::id.eq(DbUuid(session.id.0)),
-                            sessions::user_id.eq(DbUuid(session.user_id.0)),
-                            sessions::token_hash.eq(token),
-                            sessions::method.eq(session.method.as_str()),
-                            sessions::auth_time.eq(session.auth_time),
-                            sessions::created_at.eq(session.created_at),
-                            sessions::last_seen_at.eq(session.last_seen_at),
-                            sessions::expires_at.eq(session.expires_at),
-                            sessions::user_agent.eq(session.origin.user_agent.as_deref()),
-                            sessions::client_ip.eq(session.origin.client_ip.as_deref()),
-                            sessions::revoked_at.eq(session.revoked_at),
-                        ))
-                        .execute(conn)
-                },
+                |conn| insert_session(conn, session, token),
             )
+        }
+
+        fn insert_session(
+            conn: &mut Conn,
+            session: &AuthSession,
+            token: &[u8],
+        ) -> QueryResult<usize> {
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(DbUuid(session.id.0)),
+                    sessions::user_id.eq(DbUuid(session.user_id.0)),
+                    sessions::token_hash.eq(token),
+                    sessions::method.eq(session.method.as_str()),
+                    sessions::auth_time.eq(session.auth_time),
+                    sessions::created_at.eq(session.created_at),
+                    sessions::last_seen_at.eq(session.last_seen_at),
+                    sessions::expires_at.eq(session.expires_at),
+                    sessions::user_agent.eq(session.origin.user_agent.as_deref()),
+                    sessions::client_ip.eq(session.origin.client_ip.as_deref()),
+                    sessions::revoked_at.eq(session.revoked_at),
+                ))
+                .execute(conn)
         }
 
         /// Keeps `token` (the session's current one until now) as rotated
@@ -928,10 +934,11 @@ pub mod pg {
 
     use super::DieselError;
 
-    /// A sign-in's use and its log event in ONE statement: a round trip and
-    /// a commit instead of four round trips of a transaction. The
-    /// `WHERE` is the counter rule of SQLite's `apply_passkey_use`; the event is
-    /// inserted only when the update applied.
+    /// A sign-in's use, its log event and the session it starts in ONE
+    /// statement: a round trip and a commit instead of the round trips and
+    /// commits of a transaction. The `WHERE` is the counter rule of
+    /// SQLite's `apply_passkey_use`; the event and the session are inserted
+    /// only when the update applied.
     ///
     /// With outbox rows to write, the statement and their inserts share a
     /// transaction (the rows only when the use applied).
@@ -939,40 +946,71 @@ pub mod pg {
         conn: &mut Conn,
         usage: &PasskeyUse,
         event: &AuditEvent,
+        session: Option<&NewSession>,
         outbox: &[OutboxEvent],
     ) -> QueryResult<usize> {
         with_outbox(
             conn,
             outbox,
             |applied| *applied == 1,
-            |conn| use_and_log(conn, usage, event),
+            |conn| use_log_and_start(conn, usage, event, session),
         )
     }
 
-    fn use_and_log(conn: &mut Conn, usage: &PasskeyUse, event: &AuditEvent) -> QueryResult<usize> {
-        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-        diesel::sql_query(
-            "WITH used AS ( \
+    fn use_log_and_start(
+        conn: &mut Conn,
+        usage: &PasskeyUse,
+        event: &AuditEvent,
+        session: Option<&NewSession>,
+    ) -> QueryResult<usize> {
+        use diesel::sql_types::{
+            BigInt, Binary, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+        };
+        const USED: &str = "WITH used AS ( \
                  UPDATE passkeys SET sign_count = $2, backed_up = $3, last_used_at = $4 \
                  WHERE id = $1 AND CASE WHEN $2 = 0 THEN sign_count = 0 ELSE sign_count < $2 END \
-                 RETURNING id) \
-             INSERT INTO audit_events \
+                 RETURNING id)";
+        const STARTED: &str = ", started AS ( \
+                 INSERT INTO sessions (id, user_id, token_hash, method, auth_time, created_at, \
+                     last_seen_at, expires_at, user_agent, client_ip, revoked_at) \
+                 SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23 FROM used)";
+        const LOGGED: &str = " INSERT INTO audit_events \
                  (id, user_id, kind, code, passkey_id, client_ip, user_agent, created_at) \
-             SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM used",
-        )
-        .bind::<SqlUuid, _>(DbUuid(usage.id.0))
-        .bind::<BigInt, _>(i64::from(usage.sign_count))
-        .bind::<Bool, _>(usage.backed_up)
-        .bind::<Timestamptz, _>(usage.used_at)
-        .bind::<SqlUuid, _>(DbUuid(event.id))
-        .bind::<SqlUuid, _>(DbUuid(event.user_id.0))
-        .bind::<Text, _>(event.kind.as_str())
-        .bind::<Nullable<Text>, _>(event.code.as_deref())
-        .bind::<Nullable<SqlUuid>, _>(event.passkey_id.map(DbUuid))
-        .bind::<Nullable<Text>, _>(event.origin.client_ip.as_deref())
-        .bind::<Nullable<Text>, _>(event.origin.user_agent.as_deref())
-        .bind::<Timestamptz, _>(event.at)
-        .execute(conn)
+             SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM used";
+        let sql = match session {
+            Some(_) => format!("{USED}{STARTED}{LOGGED}"),
+            None => format!("{USED}{LOGGED}"),
+        };
+        let query = diesel::sql_query(sql)
+            .into_boxed::<diesel::pg::Pg>()
+            .bind::<SqlUuid, _>(DbUuid(usage.id.0))
+            .bind::<BigInt, _>(i64::from(usage.sign_count))
+            .bind::<Bool, _>(usage.backed_up)
+            .bind::<Timestamptz, _>(usage.used_at)
+            .bind::<SqlUuid, _>(DbUuid(event.id))
+            .bind::<SqlUuid, _>(DbUuid(event.user_id.0))
+            .bind::<Text, _>(event.kind.as_str())
+            .bind::<Nullable<Text>, _>(event.code.as_deref())
+            .bind::<Nullable<SqlUuid>, _>(event.passkey_id.map(DbUuid))
+            .bind::<Nullable<Text>, _>(event.origin.client_ip.as_deref())
+            .bind::<Nullable<Text>, _>(event.origin.user_agent.as_deref())
+            .bind::<Timestamptz, _>(event.at);
+        let query = match session {
+            None => query,
+            Some(NewSession { session, token }) => query
+                .bind::<SqlUuid, _>(DbUuid(session.id.0))
+                .bind::<SqlUuid, _>(DbUuid(session.user_id.0))
+                .bind::<Binary, _>(&token.0[..])
+                .bind::<Text, _>(session.method.as_str())
+                .bind::<Timestamptz, _>(session.auth_time)
+                .bind::<Timestamptz, _>(session.created_at)
+                .bind::<Timestamptz, _>(session.last_seen_at)
+                .bind::<Timestamptz, _>(session.expires_at)
+                .bind::<Nullable<Text>, _>(session.origin.user_agent.as_deref())
+                .bind::<Nullable<Text>, _>(session.origin.client_ip.as_deref())
+                .bind::<Nullable<Timestamptz>, _>(session.revoked_at),
+        };
+        query.execute(conn)
     }
 
     fn write_transaction<T, E: From<DieselError>>(
@@ -1042,19 +1080,23 @@ pub mod sqlite {
 
     use super::DieselError;
 
-    /// A sign-in's use, its log event and its outbox rows in one
-    /// transaction (SQLite has no data-modifying `WITH`; its round trips
-    /// are function calls).
+    /// A sign-in's use, its log event, its session and its outbox rows in
+    /// one transaction (SQLite has no data-modifying `WITH`; its round
+    /// trips are function calls).
     pub fn record_passkey_use(
         conn: &mut Conn,
         usage: &PasskeyUse,
         event: &AuditEvent,
+        session: Option<&NewSession>,
         outbox: &[OutboxEvent],
     ) -> QueryResult<usize> {
         conn.transaction(|conn| {
             let applied = apply_passkey_use(conn, usage)?;
             if applied == 1 {
                 record_audit(conn, event)?;
+                if let Some(new) = session {
+                    insert_session(conn, &new.session, &new.token.0)?;
+                }
                 insert_outbox(conn, outbox)?;
             }
             Ok(applied)
