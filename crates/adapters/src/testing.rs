@@ -57,14 +57,26 @@ impl TestDatabase {
                 return None;
             }
         };
+        Some(Self::create_on(&mut admin, server))
+    }
+
+    /// A fresh database on the PostgreSQL server at `server` (a URL without
+    /// a database name), which must answer: a server the test started.
+    pub fn postgres_on(server: &str) -> Self {
+        let mut admin = PgConnection::establish(&format!("{server}/postgres"))
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} is unreachable: {e}"));
+        Self::create_on(&mut admin, server.to_owned())
+    }
+
+    fn create_on(admin: &mut PgConnection, server: String) -> Self {
         let name = format!("monetro_test_{}", uuid::Uuid::new_v4().simple());
         diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
+            .execute(admin)
             .expect("create database");
-        Some(Self {
+        Self {
             url: format!("{server}/{name}"),
             cleanup: Cleanup::Postgres { server, name },
-        })
+        }
     }
 }
 

@@ -11,16 +11,20 @@
 mod common;
 
 use std::future::Future;
-use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Answer, Backend, Client, spawn_with};
+use common::servers::{PrivatePostgres, PrivateRedis};
+use common::{Answer, Backend, Client, TestApp, spawn_on, spawn_with};
+use monetro_adapters::testing::TestDatabase;
+use monetro_domain::Email;
 use monetro_http::config::CeremonyStoreKind;
-use serde_json::json;
+use monetro_ports::{CredentialRepository as _, UserRepository as _};
+use monetro_softauthn::SoftAuthenticator;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_answers_503_and_the_service_recovers() {
@@ -74,114 +78,6 @@ async fn a_postgres_outage_answers_503_and_the_service_recovers() {
         )
         .await;
     assert_eq!(bob.status, 201, "{}", bob.body);
-}
-
-/// A redis-server of the test's own on a free port (the shared one must
-/// stay up for everyone else), killed when the value goes.
-struct PrivateRedis {
-    port: u16,
-    dir: PathBuf,
-    process: Option<Child>,
-}
-
-impl PrivateRedis {
-    /// `None` (after saying so) without a `redis-server` binary, unless
-    /// `MONETRO_REQUIRE_REDIS=1`.
-    fn start() -> Option<Self> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            assert!(
-                !std::env::var("MONETRO_REQUIRE_REDIS").is_ok_and(|v| v == "1"),
-                "Redis is required (MONETRO_REQUIRE_REDIS=1) but there is no redis-server"
-            );
-            eprintln!("SKIPPED: the Redis outage test needs redis-server");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!("monetro-redis-{port}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut redis = Self {
-            port,
-            dir,
-            process: None,
-        };
-        redis.launch();
-        Some(redis)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server (empty: nothing is saved) and waits until it answers.
-    fn launch(&mut self) {
-        let process = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.process = Some(process);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.answers() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn answers(&self) -> bool {
-        let Ok(mut connection) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let mut reply = [0; 7];
-        connection
-            .set_read_timeout(Some(Duration::from_secs(1)))
-            .unwrap();
-        connection.write_all(b"PING\r\n").is_ok()
-            && connection.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
-    }
-
-    /// The server stops answering but keeps its connections open, and new
-    /// ones are accepted (by the kernel) but never answered.
-    fn freeze(&self) {
-        self.signal("-STOP");
-    }
-
-    fn thaw(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.process.as_ref().unwrap().id().to_string();
-        let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
-        assert!(sent.success());
-    }
-
-    /// The server is gone: connections are closed and refused.
-    fn kill(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            let _ = process.kill();
-            let _ = process.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// A request on its way.
@@ -288,4 +184,444 @@ async fn a_redis_outage_answers_503_and_the_service_recovers() {
         passkey["id"]
     );
     assert_eq!(bob.register().await["name"], "Passkey");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_crashing_under_load_loses_nothing_it_acknowledged() {
+    let Some(postgres) = PrivatePostgres::start() else {
+        return;
+    };
+    let timeout = Duration::from_secs(1);
+    let app = spawn_on(TestDatabase::postgres_on(&postgres.url()), |c| {
+        c.database.acquire_timeout_secs = timeout.as_secs();
+    })
+    .await;
+    let load = Load::start(&app);
+    load.wait_for_successes(40).await;
+
+    postgres.crash();
+    outage(&app, &load, timeout).await;
+    postgres.launch();
+
+    recovery(&app, &load).await;
+    let ledger = load.finish().await;
+    ledger.check_answers(timeout + Duration::from_secs(2));
+    ledger.check_acknowledged(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_dying_under_load_loses_nothing_it_acknowledged() {
+    let Some(mut redis) = PrivateRedis::start() else {
+        return;
+    };
+    let timeout = Duration::from_secs(1);
+    let app = spawn_with(Backend::Sqlite, |c| {
+        c.ceremonies.store = CeremonyStoreKind::Redis;
+        c.ceremonies.redis_url = redis.url();
+        c.ceremonies.redis_timeout_secs = timeout.as_secs();
+    })
+    .await
+    .unwrap();
+    let load = Load::start(&app);
+    load.wait_for_successes(40).await;
+
+    redis.kill();
+    outage(&app, &load, timeout).await;
+    redis.launch();
+
+    recovery(&app, &load).await;
+    let ledger = load.finish().await;
+    ledger.check_answers(timeout + Duration::from_secs(2));
+    ledger.check_acknowledged(&app).await;
+}
+
+/// Three seconds of outage under load: `/readyz` answers `503` within the
+/// timeout while `/healthz` stays `200`, and the load gets its `503`s.
+async fn outage(app: &TestApp, load: &Load, timeout: Duration) {
+    let anon = Client::new(app);
+    let began = Instant::now();
+    let refused_before = load.unavailable();
+    while began.elapsed() < Duration::from_secs(3) {
+        let asked = Instant::now();
+        anon.get("/readyz")
+            .await
+            .assert_error(503, "SERVICE_UNAVAILABLE");
+        assert!(asked.elapsed() < timeout + Duration::from_secs(1));
+        assert_eq!(anon.get("/healthz").await.status, 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        load.unavailable() > refused_before,
+        "the load never met the outage"
+    );
+}
+
+/// The service is ready again by itself, and the load succeeds again.
+async fn recovery(app: &TestApp, load: &Load) {
+    let anon = Client::new(app);
+    let back = Instant::now();
+    while anon.get("/readyz").await.status != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(15),
+            "the service did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("ready again after {:?}", back.elapsed());
+    load.wait_for_successes(40).await;
+}
+
+/// Browsers at once, each making accounts (by password and by passkey, in
+/// turn), adding passkeys and signing in with them, until told to stop.
+const BROWSERS: usize = 6;
+
+/// A load of [`BROWSERS`] browsers and the ledger of what they saw.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+    browsers: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(app: &TestApp) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let browsers = (0..BROWSERS)
+            .map(|browser| tokio::spawn(browse(app.clone(), browser, stop.clone(), ledger.clone())))
+            .collect();
+        Self {
+            stop,
+            ledger,
+            browsers,
+        }
+    }
+
+    fn count(&self, which: impl Fn(&Seen) -> bool) -> usize {
+        self.ledger
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .filter(|s| which(s))
+            .count()
+    }
+
+    fn unavailable(&self) -> usize {
+        self.count(|seen| seen.status == 503)
+    }
+
+    /// Waits (at most 30 s) until `more` further requests succeeded.
+    async fn wait_for_successes(&self, more: usize) {
+        let succeeded = || self.count(|seen| seen.status < 300);
+        let target = succeeded() + more;
+        let began = Instant::now();
+        while succeeded() < target {
+            assert!(
+                began.elapsed() < Duration::from_secs(30),
+                "the load does not succeed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn finish(self) -> Ledger {
+        self.stop.store(true, Ordering::Relaxed);
+        for browser in self.browsers {
+            browser.await.unwrap();
+        }
+        Arc::into_inner(self.ledger).unwrap().into_inner().unwrap()
+    }
+}
+
+/// One answer the load got.
+struct Seen {
+    what: &'static str,
+    status: u16,
+    code: String,
+    retry_after: bool,
+    took: Duration,
+}
+
+/// What the load sent and what the service acknowledged.
+#[derive(Default)]
+struct Ledger {
+    seen: Vec<Seen>,
+    /// Every email a sign-up was tried for, acknowledged or not.
+    emails: Vec<String>,
+    /// The tokens of sign-ups and sign-ins that succeeded.
+    sessions: Vec<String>,
+    /// (the owner's token, the credential id) of every passkey the service
+    /// acknowledged with `201`.
+    passkeys: Vec<(String, String)>,
+}
+
+impl Ledger {
+    /// Every answer was the success of its call or `503
+    /// SERVICE_UNAVAILABLE` with `Retry-After`, and none took `bound` or
+    /// longer.
+    fn check_answers(&self, bound: Duration) {
+        let wrong: Vec<_> = self
+            .seen
+            .iter()
+            .filter(|s| {
+                let succeeded = s.status == success_of(s.what);
+                let unavailable =
+                    s.status == 503 && s.code == "SERVICE_UNAVAILABLE" && s.retry_after;
+                !(succeeded || unavailable)
+            })
+            .map(|s| format!("{} → {} {}", s.what, s.status, s.code))
+            .collect();
+        assert!(wrong.is_empty(), "unexpected answers: {wrong:?}");
+        let slowest = self.seen.iter().max_by_key(|s| s.took).unwrap();
+        assert!(
+            slowest.took < bound,
+            "{} took {:?}",
+            slowest.what,
+            slowest.took
+        );
+        let unavailable = self.seen.iter().filter(|s| s.status == 503).count();
+        eprintln!(
+            "{} requests, {unavailable} answered 503, slowest {} {:?}; {} sessions and {} passkeys acknowledged",
+            self.seen.len(),
+            slowest.what,
+            slowest.took,
+            self.sessions.len(),
+            self.passkeys.len()
+        );
+    }
+
+    /// Every session and passkey the service acknowledged is there, and no
+    /// account was left half-made: each one that exists can sign in, with a
+    /// password or a passkey.
+    async fn check_acknowledged(&self, app: &TestApp) {
+        for token in &self.sessions {
+            let mut client = Client::new(app);
+            client.token = Some(token.clone());
+            let me = client.get("/api/auth/me").await;
+            assert_eq!(
+                me.status, 200,
+                "an acknowledged session is gone: {}",
+                me.body
+            );
+        }
+        for (token, credential_id) in &self.passkeys {
+            let mut client = Client::new(app);
+            client.token = Some(token.clone());
+            let listed = client.get("/api/auth/passkey/list").await;
+            assert!(
+                listed.body["passkeys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["credentialId"] == credential_id.as_str()),
+                "an acknowledged passkey is gone: {credential_id}"
+            );
+        }
+        let store = app.store();
+        for email in &self.emails {
+            let email = Email::parse(email).unwrap();
+            let Some(account) = store.find_user_by_email(&email).await.unwrap() else {
+                continue;
+            };
+            let passkeys = store.count_passkeys(account.user.id).await.unwrap();
+            assert!(
+                account.password_hash.is_some() || passkeys > 0,
+                "{email:?} was stored without a way to sign in"
+            );
+        }
+    }
+}
+
+/// The status of a call that succeeded.
+fn success_of(what: &str) -> u16 {
+    match what {
+        "signup" | "passkey signup" | "register" => 201,
+        _ => 200,
+    }
+}
+
+/// Sends a request and writes its answer in the ledger.
+async fn call(
+    ledger: &Mutex<Ledger>,
+    what: &'static str,
+    request: impl Future<Output = Answer>,
+) -> Answer {
+    let began = Instant::now();
+    let answer = request.await;
+    ledger.lock().unwrap().seen.push(Seen {
+        what,
+        status: answer.status.as_u16(),
+        code: answer.code().to_owned(),
+        retry_after: answer.headers.contains_key("retry-after"),
+        took: began.elapsed(),
+    });
+    answer
+}
+
+/// One browser of the load: an account after another, each with a few
+/// passkey registrations and sign-ins. Its authenticator keeps only the
+/// credentials the service acknowledged, as the page signals the others
+/// unknown.
+async fn browse(app: TestApp, browser: usize, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
+    for account in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let email = format!("load-{browser}-{account}@example.com");
+        ledger.lock().unwrap().emails.push(email.clone());
+        let mut client = Client::new(&app);
+        let signed_up = if account % 2 == 0 {
+            password_signup(&mut client, &email, &ledger).await
+        } else {
+            passkey_signup(&mut client, &email, &ledger).await
+        };
+        if !signed_up {
+            continue;
+        }
+        for _ in 0..3 {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            register(&mut client, &ledger).await;
+            sign_in(&mut client, &ledger).await;
+        }
+    }
+}
+
+/// A sign-up with a password; keeps the token. Whether it succeeded.
+async fn password_signup(client: &mut Client, email: &str, ledger: &Mutex<Ledger>) -> bool {
+    let answer = call(
+        ledger,
+        "signup",
+        client.post(
+            "/api/auth/signup",
+            json!({ "email": email, "password": "correct horse battery" }),
+        ),
+    )
+    .await;
+    let Some(token) = answer.body["token"].as_str() else {
+        return false;
+    };
+    client.token = Some(token.to_owned());
+    ledger.lock().unwrap().sessions.push(token.to_owned());
+    true
+}
+
+/// A passkey-only sign-up; keeps the token. Whether it succeeded.
+async fn passkey_signup(client: &mut Client, email: &str, ledger: &Mutex<Ledger>) -> bool {
+    let options = call(
+        ledger,
+        "passkey signup options",
+        client.post(
+            "/api/auth/passkey/signup-options",
+            json!({ "email": email }),
+        ),
+    )
+    .await;
+    if options.status != 200 {
+        return false;
+    }
+    let made = made_credential(client, &options.body);
+    let answer = call(
+        ledger,
+        "passkey signup",
+        client.post("/api/auth/passkey/signup", json!({ "credential": made.0 })),
+    )
+    .await;
+    acknowledge(client, ledger, &answer, made);
+    answer.status == 201
+}
+
+async fn register(client: &mut Client, ledger: &Mutex<Ledger>) {
+    let options = call(
+        ledger,
+        "register options",
+        client.get("/api/auth/passkey/register-options"),
+    )
+    .await;
+    if options.status != 200 {
+        return;
+    }
+    let made = made_credential(client, &options.body);
+    let answer = call(
+        ledger,
+        "register",
+        client.post(
+            "/api/auth/passkey/register",
+            json!({ "credential": made.0 }),
+        ),
+    )
+    .await;
+    acknowledge(client, ledger, &answer, made);
+}
+
+/// A credential made by a new authenticator of the browser's (one
+/// authenticator holds one passkey of an account: the options exclude those
+/// it has), and the authenticator it replaces.
+fn made_credential(client: &mut Client, options: &Value) -> (Value, SoftAuthenticator) {
+    let origin = client.app.origin.clone();
+    let previous = std::mem::replace(&mut client.authenticator, SoftAuthenticator::new());
+    let credential = client
+        .authenticator
+        .register(&options["publicKey"], &origin)
+        .unwrap();
+    (credential, previous)
+}
+
+/// Books a credential the service took (`201`, and the session of a
+/// sign-up); otherwise the browser goes back to its previous authenticator,
+/// as the page signals the new credential unknown.
+fn acknowledge(
+    client: &mut Client,
+    ledger: &Mutex<Ledger>,
+    answer: &Answer,
+    (credential, previous): (Value, SoftAuthenticator),
+) {
+    if answer.status != 201 {
+        client.authenticator = previous;
+        return;
+    }
+    let credential_id = credential["id"].as_str().unwrap();
+    if let Some(token) = answer.body["token"].as_str() {
+        client.token = Some(token.to_owned());
+        ledger.lock().unwrap().sessions.push(token.to_owned());
+    }
+    let owner = client.token.clone().unwrap();
+    ledger
+        .lock()
+        .unwrap()
+        .passkeys
+        .push((owner, credential_id.to_owned()));
+}
+
+async fn sign_in(client: &mut Client, ledger: &Mutex<Ledger>) {
+    let options = call(
+        ledger,
+        "sign-in options",
+        client.post("/api/auth/passkey/authenticate-options", json!({})),
+    )
+    .await;
+    if options.status != 200 {
+        return;
+    }
+    let origin = client.app.origin.clone();
+    // No passkey of this account was acknowledged yet: nothing to sign in with.
+    let Ok(credential) = client
+        .authenticator
+        .authenticate(&options.body["publicKey"], &origin)
+    else {
+        return;
+    };
+    let answer = call(
+        ledger,
+        "sign-in",
+        client.post(
+            "/api/auth/passkey/authenticate",
+            json!({ "credential": credential }),
+        ),
+    )
+    .await;
+    if let Some(token) = answer.body["token"].as_str() {
+        ledger.lock().unwrap().sessions.push(token.to_owned());
+    }
 }

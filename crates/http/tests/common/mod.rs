@@ -85,9 +85,14 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Op
         Backend::Sqlite => TestDatabase::sqlite(),
         Backend::Postgres => TestDatabase::postgres()?,
     };
+    Some(spawn_on(db, tweak).await)
+}
+
+/// The service on `db`, a database the test made itself.
+pub async fn spawn_on(db: TestDatabase, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir =
         std::env::temp_dir().join(format!("monetro-keys-{}", uuid::Uuid::new_v4().simple()));
-    Some(spawn_instance(Arc::new(db), Arc::new(TempDir(data_dir)), tweak).await)
+    spawn_instance(Arc::new(db), Arc::new(TempDir(data_dir)), tweak).await
 }
 
 /// Another instance on the same database and keys, as a second host
@@ -190,17 +195,21 @@ impl AdminClient {
 }
 
 impl TestApp {
-    /// The passkey stored under `credential_id`, read from the database
-    /// itself: sign count included, which the API does not show.
-    pub async fn stored_passkey(&self, credential_id: &[u8]) -> Option<Passkey> {
-        let store = DbStore::open(&DbSettings {
+    /// The service's database, opened beside it, to read what it stored.
+    pub fn store(&self) -> DbStore {
+        DbStore::open(&DbSettings {
             url: self.db.url.clone(),
             max_connections: 1,
             acquire_timeout: Duration::from_secs(5),
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The passkey stored under `credential_id`, read from the database
+    /// itself: sign count included, which the API does not show.
+    pub async fn stored_passkey(&self, credential_id: &[u8]) -> Option<Passkey> {
         let id = CredentialId::new(credential_id.to_vec()).unwrap();
-        store
+        self.store()
             .find_passkey_with_owner(&id)
             .await
             .unwrap()
@@ -376,4 +385,5 @@ pub async fn answer(response: reqwest::Response) -> Answer {
 }
 
 pub mod receiver;
+pub mod servers;
 pub mod tls;
