@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use monetro_adapters::testing::TestDatabase;
 use monetro_adapters::{DbSettings, DbStore};
-use monetro_ports::UserRepository as _;
 use monetro_ports::contract::{self, sample_user};
+use monetro_ports::{Journal, UserRepository as _};
 
 async fn migrated(db: &TestDatabase) -> DbStore {
     let store = DbStore::open(&DbSettings {
@@ -46,13 +46,21 @@ async fn whole_contract(make: impl Fn() -> Option<TestDatabase>) {
     contract::credential_repository(store.clone()).await;
     let ann = sample_user("ceremony-ann@example.com");
     let bob = sample_user("ceremony-bob@example.com");
-    store.create_user(ann.clone(), Vec::new()).await.unwrap();
-    store.create_user(bob.clone(), Vec::new()).await.unwrap();
+    store
+        .create_user(ann.clone(), Journal::default())
+        .await
+        .unwrap();
+    store
+        .create_user(bob.clone(), Journal::default())
+        .await
+        .unwrap();
     contract::challenge_store(store, ann.user.id, bob.user.id).await;
     let Some(fresh) = make() else { return };
     contract::outbox(migrated(&fresh).await).await;
     let Some(fresh) = make() else { return };
     contract::change_events(migrated(&fresh).await).await;
+    let Some(fresh) = make() else { return };
+    contract::journals(migrated(&fresh).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

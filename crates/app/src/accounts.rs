@@ -60,21 +60,20 @@ impl<D: Deps> App<D> {
             created_at: self.clock.now(),
         };
         let password_hash = Some(self.hasher.hash(password).await?);
+        let session = self.pending_session(user.id, SignInMethod::Password, origin);
         let events = self.account_created_event(&user, "password", origin);
+        let journal = self.journal(user.id, AuditKind::AccountCreated, None, origin, events);
         self.store
             .create_user(
                 NewUser {
                     user: user.clone(),
                     password_hash,
                 },
-                events,
+                session.started_with(journal),
             )
             .await?;
         tracing::info!(user = %user.id, "account created");
-        self.audit(user.id, AuditKind::AccountCreated, None, None, origin)
-            .await;
-        self.start_session(user, SignInMethod::Password, origin)
-            .await
+        self.started_session(user, session)
     }
 
     /// The same answer, after the same work, for an unknown email and a
@@ -105,20 +104,18 @@ impl<D: Deps> App<D> {
             .await;
             return Err(Error::InvalidCredentials);
         }
-        self.audit(
-            account.user.id,
-            AuditKind::PasswordLogin,
-            None,
-            None,
-            origin,
-        )
-        .await;
         let events = self.outbox_event(
             EventType::PasswordLogin,
             event_data(Some(account.user.id), origin, json!({})),
         );
-        self.enqueue_events(events).await;
-        self.start_session(account.user, SignInMethod::Password, origin)
+        let journal = self.journal(
+            account.user.id,
+            AuditKind::PasswordLogin,
+            None,
+            origin,
+            events,
+        );
+        self.start_session(account.user, SignInMethod::Password, origin, journal)
             .await
     }
 
@@ -179,16 +176,15 @@ impl<D: Deps> App<D> {
         );
         // Only over the hash just checked: a change that raced this one
         // wins, and this one answers as a wrong current password would.
+        let journal = self.journal(user_id, AuditKind::PasswordChanged, None, origin, events);
         if !self
             .store
-            .replace_password_hash(user_id, stored.password_hash, new_hash, events)
+            .replace_password_hash(user_id, stored.password_hash, new_hash, journal)
             .await?
         {
             return Err(Error::InvalidCredentials);
         }
         tracing::info!(user = %user_id, "password set");
-        self.audit(user_id, AuditKind::PasswordChanged, None, None, origin)
-            .await;
         Ok(())
     }
 

@@ -92,25 +92,24 @@ impl<D: Deps> App<D> {
                 json!({ "passkeyId": id.0, "by": "admin", "forced": removal == Removal::Forced }),
             ),
         );
+        let journal = self.journal(
+            user_id,
+            AuditKind::PasskeyRemovedByAdmin,
+            Some(id),
+            origin,
+            events,
+        );
         let removed = match removal {
-            Removal::Guarded => self.store.delete_passkey(user_id, id, events).await?,
+            Removal::Guarded => self.store.delete_passkey(user_id, id, journal).await?,
             Removal::Forced => {
                 self.store
-                    .delete_passkey_forced(user_id, id, events)
+                    .delete_passkey_forced(user_id, id, journal)
                     .await?
             }
         };
         if !removed {
             return Err(Error::PasskeyNotFound);
         }
-        self.audit(
-            user_id,
-            AuditKind::PasskeyRemovedByAdmin,
-            None,
-            Some(id),
-            origin,
-        )
-        .await;
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! The security log: recording events and reading a user's own.
 
-use monetro_domain::{AuditEvent, AuditKind, Error, ErrorCode, PasskeyId, RequestOrigin, UserId};
-use monetro_ports::{AuditLog as _, Clock};
+use monetro_domain::{
+    AuditEvent, AuditKind, Error, ErrorCode, OutboxEvent, PasskeyId, RequestOrigin, UserId,
+};
+use monetro_ports::{AuditLog as _, Clock, Journal};
 use uuid::Uuid;
 
 use crate::{App, Deps};
@@ -10,8 +12,26 @@ use crate::{App, Deps};
 pub const MAX_AUDIT_PAGE: u32 = 100;
 
 impl<D: Deps> App<D> {
-    /// Records an event. Best effort: a log entry that cannot be written is
-    /// reported in the service log but does not undo or fail what happened.
+    /// What a change writes beside itself: its security-log event of
+    /// `kind` and its `outbox` events.
+    pub(crate) fn journal(
+        &self,
+        user_id: UserId,
+        kind: AuditKind,
+        passkey: Option<PasskeyId>,
+        origin: &RequestOrigin,
+        outbox: Vec<OutboxEvent>,
+    ) -> Journal {
+        Journal {
+            audit: vec![self.audit_event(user_id, kind, None, passkey, origin)],
+            outbox,
+            session: None,
+        }
+    }
+
+    /// Records an event of a failed attempt, which changes nothing else.
+    /// Best effort: a log entry that cannot be written is reported in the
+    /// service log but does not fail the answer.
     pub(crate) async fn audit(
         &self,
         user_id: UserId,

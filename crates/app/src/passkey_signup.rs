@@ -111,6 +111,15 @@ impl<D: Deps> App<D> {
         )?;
         let mut events = self.account_created_event(&user, "passkey", origin);
         events.extend(self.registered_event(&passkey, Mediation::Optional, origin));
+        let mut journal = self.journal(user.id, AuditKind::AccountCreated, None, origin, events);
+        journal.audit.push(self.audit_event(
+            user.id,
+            AuditKind::PasskeyRegistered,
+            None,
+            Some(passkey.id),
+            origin,
+        ));
+        let session = self.pending_session(user.id, SignInMethod::Passkey, origin);
         self.store
             .create_user_with_passkey(
                 NewUser {
@@ -118,21 +127,10 @@ impl<D: Deps> App<D> {
                     password_hash: None,
                 },
                 passkey.clone(),
-                events,
+                session.started_with(journal),
             )
             .await?;
         tracing::info!(user = %user.id, passkey = %passkey.id, "account created with a passkey");
-        self.audit(user.id, AuditKind::AccountCreated, None, None, origin)
-            .await;
-        self.audit(
-            user.id,
-            AuditKind::PasskeyRegistered,
-            None,
-            Some(passkey.id),
-            origin,
-        )
-        .await;
-        self.start_session(user, SignInMethod::Passkey, origin)
-            .await
+        self.started_session(user, session)
     }
 }

@@ -117,18 +117,21 @@ impl<D: Deps> App<D> {
         let passkey =
             self.verified_passkey(user_id, name, credential, &state.webauthn, mediation)?;
         let events = self.registered_event(&passkey, mediation, origin);
-        self.store
-            .insert_passkey(passkey.clone(), self.settings.max_passkeys_per_user, events)
-            .await?;
-        tracing::info!(user = %user_id, passkey = %passkey.id, conditional = state.conditional, "passkey registered");
-        self.audit(
+        let journal = self.journal(
             user_id,
             AuditKind::PasskeyRegistered,
-            None,
             Some(passkey.id),
             origin,
-        )
-        .await;
+            events,
+        );
+        self.store
+            .insert_passkey(
+                passkey.clone(),
+                self.settings.max_passkeys_per_user,
+                journal,
+            )
+            .await?;
+        tracing::info!(user = %user_id, passkey = %passkey.id, conditional = state.conditional, "passkey registered");
         self.notify_passkey_added(&passkey).await;
         Ok(passkey)
     }
@@ -262,14 +265,11 @@ impl<D: Deps> App<D> {
                 json!({ "passkeyId": id.0, "name": name.as_str() }),
             ),
         );
-        let renamed = self
-            .store
-            .rename_passkey(user_id, id, name, events)
+        let journal = self.journal(user_id, AuditKind::PasskeyRenamed, Some(id), origin, events);
+        self.store
+            .rename_passkey(user_id, id, name, journal)
             .await?
-            .ok_or(Error::PasskeyNotFound)?;
-        self.audit(user_id, AuditKind::PasskeyRenamed, None, Some(id), origin)
-            .await;
-        Ok(renamed)
+            .ok_or(Error::PasskeyNotFound)
     }
 
     pub async fn delete_passkey(
@@ -288,12 +288,11 @@ impl<D: Deps> App<D> {
                 json!({ "passkeyId": id.0, "by": "user" }),
             ),
         );
-        if !self.store.delete_passkey(user_id, id, events).await? {
+        let journal = self.journal(user_id, AuditKind::PasskeyRemoved, Some(id), origin, events);
+        if !self.store.delete_passkey(user_id, id, journal).await? {
             return Err(Error::PasskeyNotFound);
         }
         tracing::info!(user = %user_id, passkey = %id, "passkey removed");
-        self.audit(user_id, AuditKind::PasskeyRemoved, None, Some(id), origin)
-            .await;
         Ok(())
     }
 }

@@ -10,8 +10,8 @@ use monetro_domain::{
     SignInMethod, User, UserId,
 };
 use monetro_ports::{
-    AccessGrant, Clock, EndedSessionEvents, NewSession, Rotation, SessionRepository, TokenIssuer,
-    VerifiedToken,
+    AccessGrant, Clock, EndedSessionEvents, Journal, NewSession, Rotation, SessionRepository,
+    TokenIssuer, VerifiedToken,
 };
 use rand::RngCore as _;
 use serde_json::json;
@@ -83,21 +83,30 @@ pub(crate) struct PendingSession {
     refresh_token: String,
 }
 
+impl PendingSession {
+    /// `journal` of the change that starts this session, with the session
+    /// and its events: stored in the change's transaction.
+    pub(crate) fn started_with(&self, mut journal: Journal) -> Journal {
+        journal.outbox.extend(self.events.iter().cloned());
+        journal.session = Some(self.new.clone());
+        journal
+    }
+}
+
 impl<D: Deps> App<D> {
-    /// Starts a session for a person who just signed in with `method`.
+    /// Starts a session for a person who just signed in with `method`,
+    /// stored with the sign-in's `journal`.
     pub(crate) async fn start_session(
         &self,
         user: User,
         method: SignInMethod,
         origin: &RequestOrigin,
+        mut journal: Journal,
     ) -> Result<Session, Error> {
         let pending = self.pending_session(user.id, method, origin);
+        journal.outbox.extend(pending.events.iter().cloned());
         self.store
-            .create_session(
-                pending.new.session.clone(),
-                pending.new.token,
-                pending.events.clone(),
-            )
+            .create_session(pending.new.clone(), journal)
             .await?;
         self.started_session(user, pending)
     }

@@ -132,7 +132,8 @@ impl<D: Deps> App<D> {
     /// [`Self::verify_assertion`], with a failure logged on the passkey's
     /// account (a success is logged with the counter update, in one store
     /// call, which also stores `session` when the assertion starts one);
-    /// the passkey's owner.
+    /// the passkey's owner. A store that failed is not the person's failure:
+    /// it is not logged, and not waited for a second time.
     pub(crate) async fn checked_assertion(
         &self,
         state: SignInState,
@@ -145,7 +146,11 @@ impl<D: Deps> App<D> {
         let outcome = self
             .verify_assertion(state, credential, passkey, owner, origin, session)
             .await;
-        if let Err(error) = &outcome {
+        if let Some(error) = outcome
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, Error::Unavailable(_) | Error::Unexpected(_)))
+        {
             self.audit(
                 passkey.user_id,
                 AuditKind::PasskeySignInFailed,

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    NewSession, Readiness, Rotation, SessionRepository, StoreError, UserRepository,
+    Journal, NewSession, Readiness, Rotation, SessionRepository, StoreError, UserRepository,
 };
 
 /// `seconds` after the moment the suite started, in whole seconds (which
@@ -66,7 +66,10 @@ pub fn sample_passkey(user: UserId, credential_id: &[u8], created_at: DateTime<U
 /// [`UserRepository`]'s promises.
 pub async fn user_repository<S: UserRepository>(store: S) {
     let ann = sample_user("ann@example.com");
-    store.create_user(ann.clone(), Vec::new()).await.unwrap();
+    store
+        .create_user(ann.clone(), Journal::default())
+        .await
+        .unwrap();
 
     let found = store
         .find_user_by_email(&ann.user.email)
@@ -87,7 +90,7 @@ pub async fn user_repository<S: UserRepository>(store: S) {
     let mut twin = sample_user("ann@example.com");
     twin.user.display_name = None;
     assert_eq!(
-        store.create_user(twin.clone(), Vec::new()).await,
+        store.create_user(twin.clone(), Journal::default()).await,
         Err(StoreError::EmailTaken)
     );
     assert_eq!(
@@ -101,7 +104,7 @@ pub async fn user_repository<S: UserRepository>(store: S) {
         ..sample_user("bob@example.com")
     };
     store
-        .create_user(passwordless.clone(), Vec::new())
+        .create_user(passwordless.clone(), Journal::default())
         .await
         .unwrap();
     let bob = store
@@ -139,7 +142,7 @@ pub async fn credential_repository<
                     user: user.clone(),
                     password_hash: None,
                 },
-                Vec::new(),
+                Journal::default(),
             )
             .await
             .unwrap();
@@ -150,7 +153,7 @@ pub async fn credential_repository<
     let bobs = sample_passkey(bob.id, b"cred-bob", at(30));
     for passkey in [&older, &newer, &bobs] {
         store
-            .insert_passkey(passkey.clone(), 20, Vec::new())
+            .insert_passkey(passkey.clone(), 20, Journal::default())
             .await
             .unwrap();
     }
@@ -174,7 +177,7 @@ pub async fn credential_repository<
     // A credential id is unique across all users.
     let stolen = sample_passkey(bob.id, b"cred-older", at(40));
     assert_eq!(
-        store.insert_passkey(stolen, 20, Vec::new()).await,
+        store.insert_passkey(stolen, 20, Journal::default()).await,
         Err(StoreError::CredentialTaken)
     );
     assert_eq!(
@@ -292,13 +295,13 @@ pub async fn credential_repository<
     let name = PasskeyName::parse("Work laptop").unwrap().unwrap();
     assert_eq!(
         store
-            .rename_passkey(bob.id, older.id, name.clone(), Vec::new())
+            .rename_passkey(bob.id, older.id, name.clone(), Journal::default())
             .await
             .unwrap(),
         None
     );
     let renamed = store
-        .rename_passkey(ann.id, older.id, name.clone(), Vec::new())
+        .rename_passkey(ann.id, older.id, name.clone(), Journal::default())
         .await
         .unwrap()
         .unwrap();
@@ -306,19 +309,19 @@ pub async fn credential_repository<
     assert_eq!(renamed.sign_count, 7);
     assert!(
         !store
-            .delete_passkey(bob.id, older.id, Vec::new())
+            .delete_passkey(bob.id, older.id, Journal::default())
             .await
             .unwrap()
     );
     assert!(
         store
-            .delete_passkey(ann.id, older.id, Vec::new())
+            .delete_passkey(ann.id, older.id, Journal::default())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .delete_passkey(ann.id, older.id, Vec::new())
+            .delete_passkey(ann.id, older.id, Journal::default())
             .await
             .unwrap()
     );
@@ -343,7 +346,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     };
     let carols = sample_passkey(carol.user.id, b"cred-carol", at(1));
     store
-        .create_user_with_passkey(carol.clone(), carols.clone(), Vec::new())
+        .create_user_with_passkey(carol.clone(), carols.clone(), Journal::default())
         .await
         .unwrap();
     let found = store
@@ -365,7 +368,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let twins = sample_passkey(twin.user.id, b"cred-twin", at(2));
     assert_eq!(
         store
-            .create_user_with_passkey(twin.clone(), twins.clone(), Vec::new())
+            .create_user_with_passkey(twin.clone(), twins.clone(), Journal::default())
             .await,
         Err(StoreError::EmailTaken)
     );
@@ -383,7 +386,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let stolen = sample_passkey(dave.user.id, b"cred-carol", at(3));
     assert_eq!(
         store
-            .create_user_with_passkey(dave.clone(), stolen, Vec::new())
+            .create_user_with_passkey(dave.clone(), stolen, Journal::default())
             .await,
         Err(StoreError::CredentialTaken)
     );
@@ -401,7 +404,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
             let passkey = sample_passkey(user.user.id, &[b'e', i], at(4));
             async move {
                 store
-                    .create_user_with_passkey(user, passkey, Vec::new())
+                    .create_user_with_passkey(user, passkey, Journal::default())
                     .await
             }
         })
@@ -422,26 +425,36 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     // Password changes apply only over the expected hash.
     assert!(
         !store
-            .replace_password_hash(carol.user.id, Some("other".into()), "h1".into(), Vec::new())
+            .replace_password_hash(
+                carol.user.id,
+                Some("other".into()),
+                "h1".into(),
+                Journal::default()
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .replace_password_hash(carol.user.id, None, "h1".into(), Vec::new())
+            .replace_password_hash(carol.user.id, None, "h1".into(), Journal::default())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .replace_password_hash(carol.user.id, None, "h2".into(), Vec::new())
+            .replace_password_hash(carol.user.id, None, "h2".into(), Journal::default())
             .await
             .unwrap(),
         "a second first password"
     );
     assert!(
         store
-            .replace_password_hash(carol.user.id, Some("h1".into()), "h2".into(), Vec::new())
+            .replace_password_hash(
+                carol.user.id,
+                Some("h1".into()),
+                "h2".into(),
+                Journal::default()
+            )
             .await
             .unwrap()
     );
@@ -449,7 +462,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     assert_eq!(changed.unwrap().password_hash.as_deref(), Some("h2"));
     assert!(
         !store
-            .replace_password_hash(UserId::random(), None, "h".into(), Vec::new())
+            .replace_password_hash(UserId::random(), None, "h".into(), Journal::default())
             .await
             .unwrap()
     );
@@ -459,12 +472,15 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
         password_hash: None,
         ..sample_user("frank@example.com")
     };
-    store.create_user(frank.clone(), Vec::new()).await.unwrap();
+    store
+        .create_user(frank.clone(), Journal::default())
+        .await
+        .unwrap();
     store
         .insert_passkey(
             sample_passkey(frank.user.id, b"frank-0", at(5)),
             2,
-            Vec::new(),
+            Journal::default(),
         )
         .await
         .unwrap();
@@ -472,7 +488,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
         .map(|i| {
             let store = store.clone();
             let passkey = sample_passkey(frank.user.id, &[b'f', i], at(6));
-            async move { store.insert_passkey(passkey, 3, Vec::new()).await }
+            async move { store.insert_passkey(passkey, 3, Journal::default()).await }
         })
         .collect();
     let outcomes = join_all(racers).await;
@@ -493,7 +509,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
             .insert_passkey(
                 sample_passkey(frank.user.id, b"frank-x", at(7)),
                 3,
-                Vec::new()
+                Journal::default()
             )
             .await,
         Err(StoreError::PasskeyLimitReached)
@@ -504,7 +520,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     let franks = store.list_passkeys(frank.user.id).await.unwrap();
     assert!(
         store
-            .delete_passkey(frank.user.id, franks[0].id, Vec::new())
+            .delete_passkey(frank.user.id, franks[0].id, Journal::default())
             .await
             .unwrap()
     );
@@ -513,7 +529,7 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
         .map(|passkey| {
             let store = store.clone();
             let (user, id) = (frank.user.id, passkey.id);
-            async move { store.delete_passkey(user, id, Vec::new()).await }
+            async move { store.delete_passkey(user, id, Journal::default()).await }
         })
         .collect();
     let outcomes = join_all(racers).await;
@@ -534,13 +550,13 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     assert_eq!(last.len(), 1);
     assert_eq!(
         store
-            .delete_passkey(frank.user.id, last[0].id, Vec::new())
+            .delete_passkey(frank.user.id, last[0].id, Journal::default())
             .await,
         Err(StoreError::LastCredential)
     );
     assert!(
         !store
-            .delete_passkey(frank.user.id, PasskeyId::random(), Vec::new())
+            .delete_passkey(frank.user.id, PasskeyId::random(), Journal::default())
             .await
             .unwrap(),
         "an unknown passkey is not found, whatever the count"
@@ -549,13 +565,13 @@ pub async fn account_guards<S: UserRepository + CredentialRepository>(store: S) 
     // With a password, the last passkey may go.
     assert!(
         store
-            .replace_password_hash(frank.user.id, None, "hash".into(), Vec::new())
+            .replace_password_hash(frank.user.id, None, "hash".into(), Journal::default())
             .await
             .unwrap()
     );
     assert!(
         store
-            .delete_passkey(frank.user.id, last[0].id, Vec::new())
+            .delete_passkey(frank.user.id, last[0].id, Journal::default())
             .await
             .unwrap()
     );
@@ -572,42 +588,45 @@ pub async fn forced_removal<S: UserRepository + CredentialRepository>(store: S) 
     };
     let hers = sample_passkey(gail.user.id, b"cred-gail", at(1));
     store
-        .create_user_with_passkey(gail.clone(), hers.clone(), Vec::new())
+        .create_user_with_passkey(gail.clone(), hers.clone(), Journal::default())
         .await
         .unwrap();
     let hank = sample_user("hank@example.com");
-    store.create_user(hank.clone(), Vec::new()).await.unwrap();
+    store
+        .create_user(hank.clone(), Journal::default())
+        .await
+        .unwrap();
 
     assert_eq!(
         store
-            .delete_passkey(gail.user.id, hers.id, Vec::new())
+            .delete_passkey(gail.user.id, hers.id, Journal::default())
             .await,
         Err(StoreError::LastCredential)
     );
     assert!(
         !store
-            .delete_passkey_forced(hank.user.id, hers.id, Vec::new())
+            .delete_passkey_forced(hank.user.id, hers.id, Journal::default())
             .await
             .unwrap(),
         "another user's passkey is not found"
     );
     assert!(
         !store
-            .delete_passkey_forced(gail.user.id, PasskeyId::random(), Vec::new())
+            .delete_passkey_forced(gail.user.id, PasskeyId::random(), Journal::default())
             .await
             .unwrap()
     );
     assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 1);
     assert!(
         store
-            .delete_passkey_forced(gail.user.id, hers.id, Vec::new())
+            .delete_passkey_forced(gail.user.id, hers.id, Journal::default())
             .await
             .unwrap()
     );
     assert_eq!(store.count_passkeys(gail.user.id).await.unwrap(), 0);
     assert!(
         !store
-            .delete_passkey_forced(gail.user.id, hers.id, Vec::new())
+            .delete_passkey_forced(gail.user.id, hers.id, Journal::default())
             .await
             .unwrap(),
         "removed once"
@@ -768,7 +787,7 @@ pub async fn audit_log<S: UserRepository + AuditLog>(store: S) {
                     user: user.clone(),
                     password_hash: None,
                 },
-                Vec::new(),
+                Journal::default(),
             )
             .await
             .unwrap();
@@ -849,7 +868,7 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
                     user: user.clone(),
                     password_hash: None,
                 },
-                Vec::new(),
+                Journal::default(),
             )
             .await
             .unwrap();
@@ -861,15 +880,33 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     };
     let bobs = sample_session(bob.id, 20);
     store
-        .create_session(first.clone(), token(1), Vec::new())
+        .create_session(
+            NewSession {
+                session: first.clone(),
+                token: token(1),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     store
-        .create_session(second.clone(), token(2), Vec::new())
+        .create_session(
+            NewSession {
+                session: second.clone(),
+                token: token(2),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     store
-        .create_session(bobs.clone(), token(3), Vec::new())
+        .create_session(
+            NewSession {
+                session: bobs.clone(),
+                token: token(3),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -986,7 +1023,13 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     // Racing rotations with one token: one winner, the rest count as reuse.
     let racing = sample_session(ann.id, 60);
     store
-        .create_session(racing.clone(), token(4), Vec::new())
+        .create_session(
+            NewSession {
+                session: racing.clone(),
+                token: token(4),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     let racers: Vec<_> = (0..6u8)
@@ -1137,11 +1180,23 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     let by_current = sample_session(bob.id, 90);
     let by_old = sample_session(bob.id, 91);
     store
-        .create_session(by_current.clone(), token(7), Vec::new())
+        .create_session(
+            NewSession {
+                session: by_current.clone(),
+                token: token(7),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     store
-        .create_session(by_old.clone(), token(8), Vec::new())
+        .create_session(
+            NewSession {
+                session: by_old.clone(),
+                token: token(8),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     store
@@ -1187,7 +1242,13 @@ pub async fn session_repository<S: UserRepository + SessionRepository>(store: S)
     // Purging: ended sessions go, live ones stay.
     let live = sample_session(bob.id, 100);
     store
-        .create_session(live.clone(), token(9), Vec::new())
+        .create_session(
+            NewSession {
+                session: live.clone(),
+                token: token(9),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     let purged = store.purge_sessions(at(100)).await.unwrap();
@@ -1291,16 +1352,23 @@ pub async fn change_events<
     const A: &str = "http://a.test/hook";
     let ann = sample_user("change-events@example.com");
     let id = ann.user.id;
-    store.create_user(ann.clone(), Vec::new()).await.unwrap();
+    store
+        .create_user(ann.clone(), Journal::default())
+        .await
+        .unwrap();
     let passkey = sample_passkey(id, b"change-events", at(1));
     store
-        .insert_passkey(passkey.clone(), 20, Vec::new())
+        .insert_passkey(passkey.clone(), 20, Journal::default())
         .await
         .unwrap();
     let stranger = UserId::random();
     assert!(
         !store
-            .delete_passkey_forced(stranger, passkey.id, vec![sample_event(2, &[A])])
+            .delete_passkey_forced(
+                stranger,
+                passkey.id,
+                Journal::outbox(vec![sample_event(2, &[A])])
+            )
             .await
             .unwrap()
     );
@@ -1311,7 +1379,7 @@ pub async fn change_events<
     );
     assert!(
         store
-            .delete_passkey_forced(id, passkey.id, vec![sample_event(2, &[A])])
+            .delete_passkey_forced(id, passkey.id, Journal::outbox(vec![sample_event(2, &[A])]))
             .await
             .unwrap()
     );
@@ -1327,7 +1395,13 @@ pub async fn change_events<
     };
     let one = sample_session(id, 0);
     store
-        .create_session(one.clone(), token(1), vec![sample_event(0, &[A])])
+        .create_session(
+            NewSession {
+                session: one.clone(),
+                token: token(1),
+            },
+            Journal::outbox(vec![sample_event(0, &[A])]),
+        )
         .await
         .unwrap();
     assert_eq!(store.backlog().await.unwrap(), 2, "a session started");
@@ -1379,7 +1453,13 @@ pub async fn change_events<
 
     let two = sample_session(id, 10);
     store
-        .create_session(two.clone(), token(2), Vec::new())
+        .create_session(
+            NewSession {
+                session: two.clone(),
+                token: token(2),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     assert!(
@@ -1401,18 +1481,33 @@ pub async fn change_events<
     let others = sample_session(UserId::random(), 21);
     for (session, n) in [(&three, 3), (&four, 4)] {
         store
-            .create_session(session.clone(), token(n), Vec::new())
+            .create_session(
+                NewSession {
+                    session: session.clone(),
+                    token: token(n),
+                },
+                Journal::default(),
+            )
             .await
             .unwrap();
     }
     let bob = sample_user("change-events-bob@example.com");
-    store.create_user(bob.clone(), Vec::new()).await.unwrap();
+    store
+        .create_user(bob.clone(), Journal::default())
+        .await
+        .unwrap();
     let bobs = AuthSession {
         user_id: bob.user.id,
         ..others
     };
     store
-        .create_session(bobs.clone(), token(5), Vec::new())
+        .create_session(
+            NewSession {
+                session: bobs.clone(),
+                token: token(5),
+            },
+            Journal::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1451,6 +1546,227 @@ pub async fn change_events<
     assert_eq!(seen, want, "each ended session named once");
 }
 
+/// [`Journal`]: the log events and the session of a change are written
+/// with it, and none of them when it does not apply. Needs a fresh store.
+pub async fn journals<S: UserRepository + CredentialRepository + SessionRepository + AuditLog>(
+    store: S,
+) {
+    let ann = sample_user("journal-ann@example.com");
+    let id = ann.user.id;
+    let event = |kind, seconds| AuditEvent {
+        id: Uuid::new_v4(),
+        user_id: id,
+        kind,
+        code: None,
+        passkey_id: None,
+        origin: RequestOrigin::default(),
+        at: at(seconds),
+    };
+    let journal = |events: Vec<AuditEvent>, session: Option<NewSession>| Journal {
+        audit: events,
+        outbox: Vec::new(),
+        session,
+    };
+    let starting = |n: u8| NewSession {
+        session: sample_session(id, i64::from(n)),
+        token: token(n),
+    };
+    // What each call wrote, checked against the log and the sessions.
+    let mut written: Vec<AuditEvent> = Vec::new();
+    let check = async |written: &[AuditEvent], sessions: &[&NewSession], absent: &[&NewSession]| {
+        let mut newest_first = written.to_vec();
+        newest_first.reverse();
+        assert_eq!(store.recent(id, None, 100).await.unwrap(), newest_first);
+        for new in sessions {
+            assert_eq!(
+                store.find_session(new.session.id).await.unwrap().as_ref(),
+                Some(&new.session)
+            );
+        }
+        for new in absent {
+            assert_eq!(store.find_session(new.session.id).await.unwrap(), None);
+        }
+    };
+
+    let created = event(AuditKind::AccountCreated, 1);
+    let first = starting(1);
+    store
+        .create_user(
+            ann.clone(),
+            journal(vec![created.clone()], Some(first.clone())),
+        )
+        .await
+        .unwrap();
+    written.push(created);
+    let twin = starting(2);
+    assert_eq!(
+        store
+            .create_user(
+                ann.clone(),
+                journal(
+                    vec![event(AuditKind::AccountCreated, 2)],
+                    Some(twin.clone())
+                )
+            )
+            .await,
+        Err(StoreError::EmailTaken)
+    );
+    check(&written, &[&first], &[&twin]).await;
+
+    let passkey = sample_passkey(id, b"journal-passkey", at(3));
+    let registered = event(AuditKind::PasskeyRegistered, 3);
+    store
+        .insert_passkey(passkey.clone(), 20, journal(vec![registered.clone()], None))
+        .await
+        .unwrap();
+    written.push(registered);
+    let over = sample_passkey(id, b"journal-over-the-limit", at(4));
+    assert_eq!(
+        store
+            .insert_passkey(
+                over,
+                1,
+                journal(vec![event(AuditKind::PasskeyRegistered, 4)], None)
+            )
+            .await,
+        Err(StoreError::PasskeyLimitReached)
+    );
+    check(&written, &[], &[]).await;
+
+    let name = PasskeyName::parse("Journal").unwrap().unwrap();
+    let renamed = event(AuditKind::PasskeyRenamed, 5);
+    assert!(
+        store
+            .rename_passkey(
+                id,
+                passkey.id,
+                name.clone(),
+                journal(vec![renamed.clone()], None)
+            )
+            .await
+            .unwrap()
+            .is_some()
+    );
+    written.push(renamed);
+    assert!(
+        store
+            .rename_passkey(
+                id,
+                PasskeyId::random(),
+                name,
+                journal(vec![event(AuditKind::PasskeyRenamed, 6)], None)
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    check(&written, &[], &[]).await;
+
+    let login = event(AuditKind::PasswordLogin, 7);
+    let second = starting(7);
+    store
+        .create_session(second.clone(), journal(vec![login.clone()], None))
+        .await
+        .unwrap();
+    written.push(login);
+    check(&written, &[&first, &second], &[]).await;
+
+    assert!(
+        !store
+            .replace_password_hash(
+                id,
+                Some("not the stored hash".into()),
+                "new".into(),
+                journal(vec![event(AuditKind::PasswordChanged, 8)], None)
+            )
+            .await
+            .unwrap()
+    );
+    let removed = event(AuditKind::PasskeyRemoved, 9);
+    assert!(
+        store
+            .delete_passkey(id, passkey.id, journal(vec![removed.clone()], None))
+            .await
+            .unwrap()
+    );
+    written.push(removed);
+    assert!(
+        !store
+            .delete_passkey(
+                id,
+                passkey.id,
+                journal(vec![event(AuditKind::PasskeyRemoved, 10)], None)
+            )
+            .await
+            .unwrap()
+    );
+    check(&written, &[], &[]).await;
+
+    // A passkey-only account: both or neither, log and session included.
+    let bob = NewUser {
+        password_hash: None,
+        ..sample_user("journal-bob@example.com")
+    };
+    let bobs = sample_passkey(bob.user.id, b"journal-bob", at(11));
+    let bob_event = |kind| AuditEvent {
+        user_id: bob.user.id,
+        ..event(kind, 11)
+    };
+    let bob_session = NewSession {
+        session: sample_session(bob.user.id, 11),
+        token: token(11),
+    };
+    // A credential id Ann holds.
+    let stolen = sample_passkey(bob.user.id, b"journal-taken", at(11));
+    store
+        .insert_passkey(
+            sample_passkey(id, b"journal-taken", at(11)),
+            20,
+            Journal::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_user_with_passkey(
+                bob.clone(),
+                stolen,
+                journal(
+                    vec![bob_event(AuditKind::AccountCreated)],
+                    Some(bob_session.clone())
+                )
+            )
+            .await,
+        Err(StoreError::CredentialTaken)
+    );
+    assert_eq!(store.recent(bob.user.id, None, 10).await.unwrap(), vec![]);
+    assert_eq!(
+        store.find_session(bob_session.session.id).await.unwrap(),
+        None
+    );
+    let both = vec![
+        bob_event(AuditKind::AccountCreated),
+        bob_event(AuditKind::PasskeyRegistered),
+    ];
+    store
+        .create_user_with_passkey(
+            bob.clone(),
+            bobs,
+            journal(both.clone(), Some(bob_session.clone())),
+        )
+        .await
+        .unwrap();
+    let mut logged = store.recent(bob.user.id, None, 10).await.unwrap();
+    logged.sort_by_key(|e| e.id);
+    let mut want = both;
+    want.sort_by_key(|e| e.id);
+    assert_eq!(logged, want);
+    assert_eq!(
+        store.find_session(bob_session.session.id).await.unwrap(),
+        Some(bob_session.session)
+    );
+}
+
 /// [`crate::Outbox`]'s promises, and the outbox arguments of the calls
 /// that write changes.
 pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(store: S) {
@@ -1462,19 +1778,25 @@ pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(st
     let ann = sample_user("outbox-ann@example.com");
     let created = sample_event(0, &[A, B]);
     store
-        .create_user(ann.clone(), vec![created.clone()])
+        .create_user(ann.clone(), Journal::outbox(vec![created.clone()]))
         .await
         .unwrap();
     assert_eq!(store.backlog().await.unwrap(), 2);
     // …and not at all when the change is refused or does not apply.
     let twin = sample_user("outbox-ann@example.com");
     assert_eq!(
-        store.create_user(twin, vec![sample_event(0, &[A])]).await,
+        store
+            .create_user(twin, Journal::outbox(vec![sample_event(0, &[A])]))
+            .await,
         Err(StoreError::EmailTaken)
     );
     let passkey = sample_passkey(ann.user.id, b"outbox-credential", at(1));
     store
-        .insert_passkey(passkey.clone(), 0, vec![sample_event(1, &[A])])
+        .insert_passkey(
+            passkey.clone(),
+            0,
+            Journal::outbox(vec![sample_event(1, &[A])]),
+        )
         .await
         .unwrap_err();
     let renamed = store
@@ -1482,7 +1804,7 @@ pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(st
             ann.user.id,
             PasskeyId::random(),
             PasskeyName::parse("Nope").unwrap().unwrap(),
-            vec![sample_event(1, &[A])],
+            Journal::outbox(vec![sample_event(1, &[A])]),
         )
         .await
         .unwrap();
@@ -1492,14 +1814,19 @@ pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(st
             .delete_passkey(
                 ann.user.id,
                 PasskeyId::random(),
-                vec![sample_event(1, &[A])]
+                Journal::outbox(vec![sample_event(1, &[A])])
             )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .replace_password_hash(ann.user.id, None, "x".into(), vec![sample_event(1, &[A])])
+            .replace_password_hash(
+                ann.user.id,
+                None,
+                "x".into(),
+                Journal::outbox(vec![sample_event(1, &[A])])
+            )
             .await
             .unwrap()
     );
@@ -1608,7 +1935,11 @@ pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(st
 
     // Changes that apply write their events.
     store
-        .insert_passkey(passkey.clone(), 20, vec![sample_event(400, &[A])])
+        .insert_passkey(
+            passkey.clone(),
+            20,
+            Journal::outbox(vec![sample_event(400, &[A])]),
+        )
         .await
         .unwrap();
     store
@@ -1616,14 +1947,18 @@ pub async fn outbox<S: UserRepository + CredentialRepository + crate::Outbox>(st
             ann.user.id,
             passkey.id,
             PasskeyName::parse("Work").unwrap().unwrap(),
-            vec![sample_event(401, &[A])],
+            Journal::outbox(vec![sample_event(401, &[A])]),
         )
         .await
         .unwrap()
         .unwrap();
     assert!(
         store
-            .delete_passkey(ann.user.id, passkey.id, vec![sample_event(402, &[A])])
+            .delete_passkey(
+                ann.user.id,
+                passkey.id,
+                Journal::outbox(vec![sample_event(402, &[A])])
+            )
             .await
             .unwrap()
     );
@@ -1710,6 +2045,11 @@ mod tests {
     #[tokio::test]
     async fn memory_store_writes_the_events_of_changes() {
         change_events(MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_store_writes_the_journals_of_changes() {
+        journals(MemoryStore::new()).await;
     }
 
     #[tokio::test]

@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::{
     AccessGrant, AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, Clock,
-    CredentialRepository, DeliveryError, EndedSessionEvents, IssuedToken, NewSession, Notifier,
-    NotifyError, Outbox, PasswordHasher, PoolStats, Readiness, Rotation, SessionRepository,
-    StoreError, StoredUser, TokenError, TokenIssuer, UserRepository, VerifiedToken,
-    WebhookTransport,
+    CredentialRepository, DeliveryError, EndedSessionEvents, IssuedToken, Journal, NewSession,
+    Notifier, NotifyError, Outbox, PasswordHasher, PoolStats, Readiness, Rotation,
+    SessionRepository, StoreError, StoredUser, TokenError, TokenIssuer, UserRepository,
+    VerifiedToken, WebhookTransport,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,6 +120,15 @@ impl Tables {
         }
     }
 
+    /// What [`Journal`] asks: written with the change, under the same lock.
+    fn write(&mut self, journal: Journal) {
+        self.audit.extend(journal.audit);
+        if let Some(new) = journal.session {
+            self.sessions.push((new.session, new.token));
+        }
+        self.enqueue(journal.outbox);
+    }
+
     fn pending(&mut self, id: Uuid) -> Option<&mut OutboxRow> {
         self.outbox
             .iter_mut()
@@ -128,11 +137,11 @@ impl Tables {
 }
 
 impl UserRepository for MemoryStore {
-    async fn create_user(&self, user: NewUser, outbox: Vec<OutboxEvent>) -> Result<(), StoreError> {
+    async fn create_user(&self, user: NewUser, journal: Journal) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         tables.check_new_user(&user)?;
         tables.users.push(user);
-        tables.enqueue(outbox);
+        tables.write(journal);
         Ok(())
     }
 
@@ -140,7 +149,7 @@ impl UserRepository for MemoryStore {
         &self,
         user: NewUser,
         passkey: NewPasskey,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         tables.check_new_user(&user)?;
@@ -150,7 +159,7 @@ impl UserRepository for MemoryStore {
         }
         tables.users.push(user);
         tables.passkeys.push(passkey);
-        tables.enqueue(outbox);
+        tables.write(journal);
         Ok(())
     }
 
@@ -159,7 +168,7 @@ impl UserRepository for MemoryStore {
         user: UserId,
         expected: Option<String>,
         new_hash: String,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let account = tables
@@ -168,7 +177,7 @@ impl UserRepository for MemoryStore {
             .find(|u| u.user.id == user && u.password_hash == expected);
         let replaced = account.map(|u| u.password_hash = Some(new_hash)).is_some();
         if replaced {
-            tables.enqueue(outbox);
+            tables.write(journal);
         }
         Ok(replaced)
     }
@@ -209,7 +218,7 @@ impl CredentialRepository for MemoryStore {
         &self,
         passkey: NewPasskey,
         limit: u32,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
         if !tables.users.iter().any(|u| u.user.id == passkey.user_id) {
@@ -220,7 +229,7 @@ impl CredentialRepository for MemoryStore {
         }
         tables.check_new_passkey(&passkey)?;
         tables.passkeys.push(passkey);
-        tables.enqueue(outbox);
+        tables.write(journal);
         Ok(())
     }
 
@@ -285,7 +294,7 @@ impl CredentialRepository for MemoryStore {
         user: UserId,
         id: PasskeyId,
         name: PasskeyName,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<Option<Passkey>, StoreError> {
         let mut tables = self.tables()?;
         let found = tables
@@ -297,7 +306,7 @@ impl CredentialRepository for MemoryStore {
             passkey.clone()
         });
         if renamed.is_some() {
-            tables.enqueue(outbox);
+            tables.write(journal);
         }
         Ok(renamed)
     }
@@ -306,7 +315,7 @@ impl CredentialRepository for MemoryStore {
         &self,
         user: UserId,
         id: PasskeyId,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         if !tables
@@ -329,7 +338,7 @@ impl CredentialRepository for MemoryStore {
             .retain(|p| !(p.id == id && p.user_id == user));
         let deleted = tables.passkeys.len() < before;
         if deleted {
-            tables.enqueue(outbox);
+            tables.write(journal);
         }
         Ok(deleted)
     }
@@ -338,7 +347,7 @@ impl CredentialRepository for MemoryStore {
         &self,
         user: UserId,
         id: PasskeyId,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<bool, StoreError> {
         let mut tables = self.tables()?;
         let before = tables.passkeys.len();
@@ -347,7 +356,7 @@ impl CredentialRepository for MemoryStore {
             .retain(|p| !(p.id == id && p.user_id == user));
         let deleted = tables.passkeys.len() < before;
         if deleted {
-            tables.enqueue(outbox);
+            tables.write(journal);
         }
         Ok(deleted)
     }
@@ -496,18 +505,17 @@ impl Tables {
 }
 
 impl SessionRepository for MemoryStore {
-    async fn create_session(
-        &self,
-        session: AuthSession,
-        token: RefreshTokenHash,
-        outbox: Vec<OutboxEvent>,
-    ) -> Result<(), StoreError> {
+    async fn create_session(&self, new: NewSession, journal: Journal) -> Result<(), StoreError> {
         let mut tables = self.tables()?;
-        if !tables.users.iter().any(|u| u.user.id == session.user_id) {
+        if !tables
+            .users
+            .iter()
+            .any(|u| u.user.id == new.session.user_id)
+        {
             return Err(StoreError::Unexpected("session of an unknown user".into()));
         }
-        tables.sessions.push((session, token));
-        tables.enqueue(outbox);
+        tables.sessions.push((new.session, new.token));
+        tables.write(journal);
         Ok(())
     }
 

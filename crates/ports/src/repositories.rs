@@ -5,7 +5,7 @@ use monetro_domain::{
     PasskeyName, PasskeyUse, User, UserHandle, UserId,
 };
 
-use crate::{NewSession, StoreError};
+use crate::{Journal, NewSession, StoreError};
 
 /// An account with its password hash, for login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +16,7 @@ pub struct StoredUser {
 
 /// Accounts.
 ///
-/// Every call that writes a change takes `outbox`: the events that report
-/// it to other systems (see [`crate::Outbox`]). They MUST be written in the
+/// Every call that writes a change takes its [`Journal`], written in the
 /// same transaction as the change, and only when the change applies.
 pub trait UserRepository: Clone + Send + Sync + 'static {
     /// Stores a new account. MUST return `EmailTaken` (and store nothing)
@@ -25,7 +24,7 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
     fn create_user(
         &self,
         user: NewUser,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores a new account and its first passkey in one transaction: both
@@ -36,7 +35,7 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
         &self,
         user: NewUser,
         passkey: NewPasskey,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces the account's password hash with `new_hash` if, and only
@@ -48,7 +47,7 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
         user: UserId,
         expected: Option<String>,
         new_hash: String,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn find_user_by_email(
@@ -67,8 +66,8 @@ pub trait UserRepository: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
-/// Passkeys. Calls that write a change take `outbox`, written as for
-/// [`UserRepository`]: in the change's transaction, only when it applies.
+/// Passkeys. Calls that write a change take its [`Journal`], written as
+/// for [`UserRepository`]: in the change's transaction, only when it applies.
 pub trait CredentialRepository: Clone + Send + Sync + 'static {
     /// Stores a passkey. MUST return `CredentialTaken` (and store nothing)
     /// when its credential id is already stored, for any user, and
@@ -79,7 +78,7 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         &self,
         passkey: NewPasskey,
         limit: u32,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The user's passkeys, newest first.
@@ -122,7 +121,7 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         user: UserId,
         id: PasskeyId,
         name: PasskeyName,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<Option<Passkey>, StoreError>> + Send;
 
     /// Deletes the user's passkey; `false` when it is not theirs or unknown.
@@ -134,18 +133,18 @@ pub trait CredentialRepository: Clone + Send + Sync + 'static {
         &self,
         user: UserId,
         id: PasskeyId,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the user's passkey even when it is the account's last way
     /// to sign in (an operator's decision, through the admin API); `false`
-    /// when it is not theirs or unknown. `outbox` as for
+    /// when it is not theirs or unknown. `journal` as for
     /// [`CredentialRepository::delete_passkey`].
     fn delete_passkey_forced(
         &self,
         user: UserId,
         id: PasskeyId,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 

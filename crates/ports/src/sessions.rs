@@ -5,7 +5,7 @@ use monetro_domain::{
     AuthSession, OutboxEvent, RefreshTokenHash, RequestOrigin, SessionId, SignInMethod, UserId,
 };
 
-use crate::StoreError;
+use crate::{Journal, StoreError};
 
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +43,12 @@ impl<F: Fn(UserId, SessionId) -> Vec<OutboxEvent> + Send + 'static> EndedSession
 /// other systems (see [`crate::Outbox`]): they MUST be written in the same
 /// transaction as the change, and only when it applies.
 pub trait SessionRepository: Clone + Send + Sync + 'static {
-    /// Stores a new session whose current refresh token is `token`.
+    /// Stores a new session (its current refresh token is `new.token`)
+    /// with its `journal`.
     fn create_session(
         &self,
-        session: AuthSession,
-        token: RefreshTokenHash,
-        outbox: Vec<OutboxEvent>,
+        new: NewSession,
+        journal: Journal,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces `presented` by `next` if, and only if, `presented` is the

@@ -26,8 +26,8 @@ use monetro_domain::{
 };
 use monetro_ports::{
     AuditLog, Ceremony, CeremonyHandle, CeremonyKind, ChallengeStore, CredentialRepository,
-    EndedSessionEvents, NewSession, Outbox, PoolStats, Readiness, Rotation, SessionRepository,
-    StoreError, StoredUser, UserRepository,
+    EndedSessionEvents, Journal, NewSession, Outbox, PoolStats, Readiness, Rotation,
+    SessionRepository, StoreError, StoredUser, UserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -267,11 +267,11 @@ fn users_of(row: Option<rows::UserRow>) -> Result<Option<(User, Option<String>)>
 }
 
 impl UserRepository for DbStore {
-    async fn create_user(&self, user: NewUser, outbox: Vec<OutboxEvent>) -> Result<(), StoreError> {
+    async fn create_user(&self, user: NewUser, journal: Journal) -> Result<(), StoreError> {
         on_backend!(
             self,
             Some(StoreError::EmailTaken),
-            create_user(&user, &outbox)
+            create_user(&user, &journal)
         )
         .map(drop)
     }
@@ -280,12 +280,12 @@ impl UserRepository for DbStore {
         &self,
         user: NewUser,
         passkey: NewPasskey,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<(), StoreError> {
         on_backend!(
             self,
             Some(StoreError::CredentialTaken),
-            create_user_with_passkey(&user, &passkey, &outbox)
+            create_user_with_passkey(&user, &passkey, &journal)
         )?
     }
 
@@ -294,12 +294,12 @@ impl UserRepository for DbStore {
         user: UserId,
         expected: Option<String>,
         new_hash: String,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<bool, StoreError> {
         let replaced = on_backend!(
             self,
             None,
-            replace_password_hash(user.0, expected.as_deref(), &new_hash, &outbox)
+            replace_password_hash(user.0, expected.as_deref(), &new_hash, &journal)
         )?;
         Ok(replaced == 1)
     }
@@ -329,13 +329,13 @@ impl CredentialRepository for DbStore {
         &self,
         passkey: NewPasskey,
         limit: u32,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<(), StoreError> {
         let limit = i64::from(limit);
         on_backend!(
             self,
             Some(StoreError::CredentialTaken),
-            insert_passkey(&passkey, limit, &outbox)
+            insert_passkey(&passkey, limit, &journal)
         )?
     }
 
@@ -370,6 +370,7 @@ impl CredentialRepository for DbStore {
         session: Option<NewSession>,
         outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
+        let outbox = Journal::outbox(outbox);
         Ok(on_backend!(
             self,
             None,
@@ -382,10 +383,10 @@ impl CredentialRepository for DbStore {
         user: UserId,
         id: PasskeyId,
         name: PasskeyName,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<Option<Passkey>, StoreError> {
         let name = name.as_str().to_owned();
-        let row = on_backend!(self, None, rename_passkey(user.0, id.0, &name, &outbox))?;
+        let row = on_backend!(self, None, rename_passkey(user.0, id.0, &name, &journal))?;
         row.map(rows::PasskeyRow::into_passkey).transpose()
     }
 
@@ -393,18 +394,18 @@ impl CredentialRepository for DbStore {
         &self,
         user: UserId,
         id: PasskeyId,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, delete_passkey(user.0, id.0, &outbox))?? == 1)
+        Ok(on_backend!(self, None, delete_passkey(user.0, id.0, &journal))?? == 1)
     }
 
     async fn delete_passkey_forced(
         &self,
         user: UserId,
         id: PasskeyId,
-        outbox: Vec<OutboxEvent>,
+        journal: Journal,
     ) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0, &outbox))? == 1)
+        Ok(on_backend!(self, None, delete_passkey_forced(user.0, id.0, &journal))? == 1)
     }
 }
 
@@ -486,13 +487,8 @@ impl Outbox for DbStore {
 }
 
 impl SessionRepository for DbStore {
-    async fn create_session(
-        &self,
-        session: AuthSession,
-        token: RefreshTokenHash,
-        outbox: Vec<OutboxEvent>,
-    ) -> Result<(), StoreError> {
-        on_backend!(self, None, create_session(&session, &token.0, &outbox)).map(drop)
+    async fn create_session(&self, new: NewSession, journal: Journal) -> Result<(), StoreError> {
+        on_backend!(self, None, create_session(&new, &journal)).map(drop)
     }
 
     async fn rotate_session(
@@ -558,6 +554,7 @@ impl SessionRepository for DbStore {
         now: DateTime<Utc>,
         outbox: Vec<OutboxEvent>,
     ) -> Result<bool, StoreError> {
+        let outbox = Journal::outbox(outbox);
         Ok(on_backend!(self, None, revoke_session(user.0, id.0, now, &outbox))? == 1)
     }
 

@@ -37,7 +37,7 @@ macro_rules! queries {
             AuditEvent, AuthSession, NewUser, OutboxDelivery, OutboxEvent, Passkey, PasskeyUse,
             RequestOrigin, SignInMethod,
         };
-        use monetro_ports::{Ceremony, CeremonyKind, NewSession, StoreError};
+        use monetro_ports::{Ceremony, CeremonyKind, Journal, NewSession, StoreError};
         use uuid::Uuid;
 
         use super::{TxError, settle};
@@ -114,11 +114,11 @@ macro_rules! queries {
         pub fn create_user(
             conn: &mut Conn,
             new: &NewUser,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<usize> {
-            with_outbox(
+            with_journal(
                 conn,
-                outbox,
+                journal,
                 |created| *created == 1,
                 |conn| insert_user(conn, new),
             )
@@ -145,7 +145,7 @@ macro_rules! queries {
             conn: &mut Conn,
             new: &NewUser,
             passkey: &Passkey,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<Result<(), StoreError>> {
             settle(write_transaction(conn, |conn| {
                 let user = &new.user;
@@ -165,7 +165,7 @@ macro_rules! queries {
                     return Err(TxError::Refused(StoreError::EmailTaken));
                 }
                 insert_passkey_row(conn, passkey)?;
-                insert_outbox(conn, outbox)?;
+                write_journal(conn, journal)?;
                 Ok(())
             }))
         }
@@ -177,11 +177,11 @@ macro_rules! queries {
             user: Uuid,
             expected: Option<&str>,
             new_hash: &str,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<usize> {
-            with_outbox(
+            with_journal(
                 conn,
-                outbox,
+                journal,
                 |replaced| *replaced == 1,
                 |conn| {
                     let account = users::table.filter(users::id.eq(DbUuid(user)));
@@ -228,7 +228,7 @@ macro_rules! queries {
             conn: &mut Conn,
             passkey: &Passkey,
             limit: i64,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<Result<(), StoreError>> {
             settle(write_transaction(conn, |conn| {
                 lock_user(conn, passkey.user_id.0)?;
@@ -236,7 +236,7 @@ macro_rules! queries {
                     return Err(TxError::Refused(StoreError::PasskeyLimitReached));
                 }
                 insert_passkey_row(conn, passkey)?;
-                insert_outbox(conn, outbox)?;
+                write_journal(conn, journal)?;
                 Ok(())
             }))
         }
@@ -292,9 +292,9 @@ macro_rules! queries {
             user: Uuid,
             id: Uuid,
             name: &str,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<Option<PasskeyRow>> {
-            with_outbox(conn, outbox, Option::is_some, |conn| {
+            with_journal(conn, journal, Option::is_some, |conn| {
                 diesel::update(
                     passkeys::table
                         .filter(passkeys::id.eq(DbUuid(id)))
@@ -314,7 +314,7 @@ macro_rules! queries {
             conn: &mut Conn,
             user: Uuid,
             id: Uuid,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<Result<usize, StoreError>> {
             settle(write_transaction(conn, |conn| {
                 let Some(has_password) = lock_user(conn, user)? else {
@@ -332,7 +332,7 @@ macro_rules! queries {
                 }
                 let deleted = diesel::delete(mine).execute(conn)?;
                 if deleted == 1 {
-                    insert_outbox(conn, outbox)?;
+                    write_journal(conn, journal)?;
                 }
                 Ok(deleted)
             }))
@@ -446,25 +446,36 @@ macro_rules! queries {
             .load(conn)
         }
 
-        /// Runs `change`, and when `applied` says it did, writes the
-        /// outbox rows in the same transaction (no transaction at all when
-        /// there are none).
-        fn with_outbox<T>(
+        /// Runs `change`, and when `applied` says it did, writes `journal`
+        /// in the same transaction (no transaction at all when it is empty).
+        fn with_journal<T>(
             conn: &mut Conn,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
             applied: impl FnOnce(&T) -> bool,
             change: impl FnOnce(&mut Conn) -> QueryResult<T>,
         ) -> QueryResult<T> {
-            if outbox.is_empty() {
+            if journal.is_empty() {
                 return change(conn);
             }
             conn.transaction(|conn| {
                 let result = change(conn)?;
                 if applied(&result) {
-                    insert_outbox(conn, outbox)?;
+                    write_journal(conn, journal)?;
                 }
                 Ok(result)
             })
+        }
+
+        /// The change's log events, its session and its outbox rows; the
+        /// caller holds the change's transaction.
+        fn write_journal(conn: &mut Conn, journal: &Journal) -> QueryResult<()> {
+            for event in &journal.audit {
+                record_audit(conn, event)?;
+            }
+            if let Some(new) = &journal.session {
+                insert_session(conn, &new.session, &new.token.0)?;
+            }
+            insert_outbox(conn, &journal.outbox)
         }
 
         /// One pending row per event and endpoint, due when it occurred.
@@ -624,15 +635,14 @@ macro_rules! queries {
 
         pub fn create_session(
             conn: &mut Conn,
-            session: &AuthSession,
-            token: &[u8],
-            outbox: &[OutboxEvent],
+            new: &NewSession,
+            journal: &Journal,
         ) -> QueryResult<usize> {
-            with_outbox(
+            with_journal(
                 conn,
-                outbox,
+                journal,
                 |inserted| *inserted == 1,
-                |conn| insert_session(conn, session, token),
+                |conn| insert_session(conn, &new.session, &new.token.0),
             )
         }
 
@@ -804,11 +814,11 @@ macro_rules! queries {
             user: Uuid,
             id: Uuid,
             now: DateTime<Utc>,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<usize> {
-            with_outbox(
+            with_journal(
                 conn,
-                outbox,
+                journal,
                 |revoked| *revoked == 1,
                 |conn| {
                     diesel::update(
@@ -910,11 +920,11 @@ macro_rules! queries {
             conn: &mut Conn,
             user: Uuid,
             id: Uuid,
-            outbox: &[OutboxEvent],
+            journal: &Journal,
         ) -> QueryResult<usize> {
-            with_outbox(
+            with_journal(
                 conn,
-                outbox,
+                journal,
                 |deleted| *deleted == 1,
                 |conn| {
                     diesel::delete(
@@ -940,16 +950,17 @@ pub mod pg {
     /// SQLite's `apply_passkey_use`; the event and the session are inserted
     /// only when the update applied.
     ///
-    /// With outbox rows to write, the statement and their inserts share a
-    /// transaction (the rows only when the use applied).
+    /// With outbox rows to write (`outbox`, a journal of only those), the
+    /// statement and their inserts share a transaction (the rows only when
+    /// the use applied).
     pub fn record_passkey_use(
         conn: &mut Conn,
         usage: &PasskeyUse,
         event: &AuditEvent,
         session: Option<&NewSession>,
-        outbox: &[OutboxEvent],
+        outbox: &Journal,
     ) -> QueryResult<usize> {
-        with_outbox(
+        with_journal(
             conn,
             outbox,
             |applied| *applied == 1,
@@ -1088,7 +1099,7 @@ pub mod sqlite {
         usage: &PasskeyUse,
         event: &AuditEvent,
         session: Option<&NewSession>,
-        outbox: &[OutboxEvent],
+        outbox: &Journal,
     ) -> QueryResult<usize> {
         conn.transaction(|conn| {
             let applied = apply_passkey_use(conn, usage)?;
@@ -1097,7 +1108,7 @@ pub mod sqlite {
                 if let Some(new) = session {
                     insert_session(conn, &new.session, &new.token.0)?;
                 }
-                insert_outbox(conn, outbox)?;
+                write_journal(conn, outbox)?;
             }
             Ok(applied)
         })
