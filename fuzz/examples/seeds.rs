@@ -63,7 +63,8 @@ fn ceremonies() -> Vec<(&'static str, Value, Value)> {
     authenticators
         .into_iter()
         .map(|(name, mut authenticator)| {
-            let (handle, options) = block_on(memory.app.start_registration(user)).expect("options");
+            let (handle, options) =
+                block_on(memory.app.start_registration(user, None)).expect("options");
             let registration = authenticator.register(&options, ORIGIN).expect("register");
             let credential = serde_json::from_value(registration.clone()).expect("credential");
             block_on(memory.app.finish_registration(
@@ -74,7 +75,8 @@ fn ceremonies() -> Vec<(&'static str, Value, Value)> {
                 &RequestOrigin::default(),
             ))
             .expect("registered");
-            let (_, options) = block_on(memory.app.start_authentication(None)).expect("options");
+            let (_, options) =
+                block_on(memory.app.start_authentication(None, None)).expect("options");
             let assertion = authenticator
                 .authenticate(&options, ORIGIN)
                 .expect("assertion");

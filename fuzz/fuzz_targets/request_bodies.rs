@@ -23,7 +23,7 @@ use monetro_domain::{
 use monetro_fuzz::{Memory, MemoryDeps, block_on, member, status_of_code};
 use monetro_http::config::Config;
 use monetro_http::{Metrics, RateLimits, routes};
-use monetro_ports::CredentialRepository as _;
+use monetro_ports::{CredentialRepository as _, Journal};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -105,7 +105,11 @@ async fn exchange(request: &Request<'_>) {
         created_at: chrono::Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
         last_used_at: None,
     };
-    if let Err(e) = memory.store.insert_passkey(passkey, 20, Vec::new()).await {
+    if let Err(e) = memory
+        .store
+        .insert_passkey(passkey, 20, Journal::default())
+        .await
+    {
         panic!("the fixture's passkey: {e:?}");
     }
     let mut limits = match Config::defaults() {

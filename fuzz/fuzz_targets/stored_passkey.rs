@@ -21,7 +21,7 @@ use monetro_domain::{
     UserId,
 };
 use monetro_fuzz::block_on;
-use monetro_ports::{CredentialRepository as _, UserRepository as _};
+use monetro_ports::{CredentialRepository as _, Journal, UserRepository as _};
 use uuid::Uuid;
 
 const USER_COLUMNS: [&str; 6] = [
@@ -185,14 +185,14 @@ fuzz_target!(|data: &[u8]| {
             user: user.clone(),
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         };
-        if let Err(e) = block_on(database.store.create_user(new_user, Vec::new())) {
+        if let Err(e) = block_on(database.store.create_user(new_user, Journal::default())) {
             panic!("{e:?}");
         }
-        if let Err(e) = block_on(
-            database
-                .store
-                .insert_passkey(passkey.clone(), 20, Vec::new()),
-        ) {
+        if let Err(e) = block_on(database.store.insert_passkey(
+            passkey.clone(),
+            20,
+            Journal::default(),
+        )) {
             panic!("{e:?}");
         }
         let mut changed = false;
