@@ -128,7 +128,8 @@ impl<D: Deps> App<D> {
     }
 
     /// Enqueues events that report no stored change. Best effort, like the
-    /// security log: a failure is logged and does not fail the request.
+    /// security-log event of a failed attempt: a failure is logged and does
+    /// not fail the request.
     pub(crate) async fn enqueue_events(&self, events: Vec<OutboxEvent>) {
         if events.is_empty() {
             return;

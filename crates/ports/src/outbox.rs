@@ -8,7 +8,8 @@ use crate::StoreError;
 
 /// The transactional outbox of events for other systems. Events that
 /// report a stored change are written by the store call that writes the
-/// change (its `outbox` argument), in the same transaction; this port
+/// change (its [`crate::Journal`] or `outbox` argument), in the same
+/// transaction; this port
 /// enqueues the others and hands deliveries to the dispatcher.
 ///
 /// A delivery is *pending* until it is delivered or dead. Claiming one
