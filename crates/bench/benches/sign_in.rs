@@ -140,6 +140,15 @@ fn ceremonies(c: &mut Criterion) {
         })
     });
 
+    // The test authenticator's side of a sign-in (parse the options, sign,
+    // build the JSON): what the load generator spends per sign-in.
+    let (_, options) = runtime
+        .block_on(app.start_authentication(None, None))
+        .unwrap();
+    c.bench_function("softauthn_assertion", |b| {
+        b.iter(|| authenticator.authenticate(&options, ORIGIN).unwrap())
+    });
+
     c.bench_function("finish_sign_in_no_io", |b| {
         b.iter_batched(
             || {
