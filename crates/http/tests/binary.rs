@@ -16,15 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::TempDir;
+use common::servers::free_port;
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn monetro(dir: &TempDir) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_monetro"));

@@ -188,25 +188,14 @@ async fn a_redis_outage_answers_503_and_the_service_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_crashing_under_load_loses_nothing_it_acknowledged() {
-    let Some(postgres) = PrivatePostgres::start() else {
+    let Some(mut postgres) = PrivatePostgres::start() else {
         return;
     };
-    let timeout = Duration::from_secs(1);
     let app = spawn_on(TestDatabase::postgres_on(&postgres.url()), |c| {
-        c.database.acquire_timeout_secs = timeout.as_secs();
+        c.database.acquire_timeout_secs = TIMEOUT.as_secs();
     })
     .await;
-    let load = Load::start(&app);
-    load.wait_for_successes(40).await;
-
-    postgres.crash();
-    outage(&app, &load, timeout).await;
-    postgres.launch();
-
-    recovery(&app, &load).await;
-    let ledger = load.finish().await;
-    ledger.check_answers(timeout + Duration::from_millis(1500));
-    ledger.check_acknowledged(&app).await;
+    under_load(&app, &mut postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,25 +203,59 @@ async fn redis_dying_under_load_loses_nothing_it_acknowledged() {
     let Some(mut redis) = PrivateRedis::start() else {
         return;
     };
-    let timeout = Duration::from_secs(1);
     let app = spawn_with(Backend::Sqlite, |c| {
         c.ceremonies.store = CeremonyStoreKind::Redis;
         c.ceremonies.redis_url = redis.url();
-        c.ceremonies.redis_timeout_secs = timeout.as_secs();
+        c.ceremonies.redis_timeout_secs = TIMEOUT.as_secs();
     })
     .await
     .unwrap();
-    let load = Load::start(&app);
+    under_load(&app, &mut redis).await;
+}
+
+/// The pool (or Redis) timeout of the tests under load.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A server the service depends on, which a test can take away.
+trait Dependency {
+    fn stop(&mut self);
+    fn start(&mut self);
+}
+
+impl Dependency for PrivatePostgres {
+    fn stop(&mut self) {
+        self.crash();
+    }
+
+    fn start(&mut self) {
+        self.launch();
+    }
+}
+
+impl Dependency for PrivateRedis {
+    fn stop(&mut self) {
+        self.kill();
+    }
+
+    fn start(&mut self) {
+        self.launch();
+    }
+}
+
+/// The load, `dependency` stopped in its middle and started again, and
+/// what the load saw checked.
+async fn under_load(app: &TestApp, dependency: &mut impl Dependency) {
+    let load = Load::start(app);
     load.wait_for_successes(40).await;
 
-    redis.kill();
-    outage(&app, &load, timeout).await;
-    redis.launch();
+    dependency.stop();
+    outage(app, &load, TIMEOUT).await;
+    dependency.start();
 
-    recovery(&app, &load).await;
+    recovery(app, &load).await;
     let ledger = load.finish().await;
-    ledger.check_answers(timeout + Duration::from_millis(1500));
-    ledger.check_acknowledged(&app).await;
+    ledger.check_answers(TIMEOUT + Duration::from_millis(1500));
+    ledger.check_acknowledged(app).await;
 }
 
 /// Three seconds of outage under load: `/readyz` answers `503` within the
