@@ -20,7 +20,7 @@ use monetro_app::Signup;
 use monetro_domain::{
     CredentialId, DisplayName, Email, Passkey, PasskeyId, PasskeyName, Password, RequestOrigin,
 };
-use monetro_fuzz::{Memory, MemoryDeps, block_on, member, status_of_code};
+use monetro_fuzz::{Memory, MemoryDeps, block_on, member, status_of_code, strict_json};
 use monetro_http::config::Config;
 use monetro_http::{Metrics, RateLimits, routes};
 use monetro_ports::{CredentialRepository as _, Journal};
@@ -177,8 +177,7 @@ async fn exchange(request: &Request<'_>) {
         code,
         answer: &answer,
     };
-    let body = serde_json::from_slice::<Value>(request.body)
-        .ok()
+    let body = strict_json(request.body)
         .filter(|_| request.json)
         .filter(Value::is_object);
     let authenticated = !request.anonymous;

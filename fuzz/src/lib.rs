@@ -132,3 +132,76 @@ pub fn member<'v>(value: &'v Value, path: &[&str]) -> &'v Value {
         .try_fold(value, |value, name| value.get(name))
         .unwrap_or(&Value::Null)
 }
+
+/// A request body as the service reads it: `None` when it is not JSON or
+/// names a member twice in one object, at any depth (the service refuses
+/// both, docs/ABUSE.md; `Value` alone would keep the last one).
+pub fn strict_json(bytes: &[u8]) -> Option<Value> {
+    serde_json::from_slice::<UniqueMembers>(bytes).ok()?;
+    serde_json::from_slice(bytes).ok()
+}
+
+/// Any JSON document whose objects name each member once.
+struct UniqueMembers;
+
+impl<'de> serde::Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueMembersVisitor)
+    }
+}
+
+struct UniqueMembersVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueMembersVisitor {
+    type Value = UniqueMembers;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<UniqueMembers, A::Error> {
+        while items.next_element::<UniqueMembers>()?.is_some() {}
+        Ok(UniqueMembers)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut members: A,
+    ) -> Result<UniqueMembers, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(name) = members.next_key::<String>()? {
+            if !seen.insert(name) {
+                return Err(serde::de::Error::custom("a member named twice"));
+            }
+            members.next_value::<UniqueMembers>()?;
+        }
+        Ok(UniqueMembers)
+    }
+}
